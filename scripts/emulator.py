@@ -31,8 +31,9 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 5055
@@ -157,7 +158,7 @@ def start() -> int:
     env.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     env.setdefault("MOTO_ACM_VALIDATION_WAIT", "1")
     log = (directory / "emulator.log").open("ab")
-    process = subprocess.Popen(  # noqa: S603 - our own script
+    process = subprocess.Popen(
         [sys.executable, str(Path(__file__).resolve()), "serve", "--port", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,

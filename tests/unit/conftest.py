@@ -31,12 +31,6 @@ def load_module(name: str):
     return module
 
 
-class ModuleExit(Exception):
-    def __init__(self, result: dict[str, Any]) -> None:
-        super().__init__(result)
-        self.result = result
-
-
 def run_module(name: str, args: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     """Run plugins/modules/<name>.py with ``args`` and return what it exits with."""
     module = load_module(name)
