@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Benchmark the network layer against a private emulator and print the numbers.
+
+For each inventory (prod, then staging) it measures the wall time of the first
+provision and of the no-op rerun, and counts the AWS requests the rerun sends,
+per managed resource and per API action (counted at the emulator).
+
+    .venv/bin/python scripts/bench_network.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+EMULATOR = ROOT / "scripts" / "emulator.py"
+PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
+
+
+def requests(state: Path) -> list[dict[str, str]]:
+    path = state / "requests.log"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def provision(env: dict[str, str], inventory: str) -> float:
+    started = time.monotonic()
+    subprocess.run(
+        [PLAYBOOK, "-i", f"inventories/{inventory}", "playbooks/provision.yml"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.monotonic() - started
+
+
+def managed_resources(endpoint: str, environment: str) -> Counter[str]:
+    """What one environment's run manages: its own resources plus the shared edge it ensures."""
+    ec2 = boto3.client("ec2", endpoint_url=endpoint, region_name="us-east-1")
+    owners = [
+        {"Name": "tag:Project", "Values": ["webstack"]},
+        {"Name": "tag:Environment", "Values": [environment, "Shared"]},
+    ]
+    nats = ec2.describe_nat_gateways(Filter=[{"Name": "state", "Values": ["available"]}])["NatGateways"]
+    return Counter(
+        {
+            "vpc": len(ec2.describe_vpcs(Filters=owners)["Vpcs"]),
+            "internet gateway": len(ec2.describe_internet_gateways(Filters=owners)["InternetGateways"]),
+            "subnet": len(ec2.describe_subnets(Filters=owners)["Subnets"]),
+            "route table": len(ec2.describe_route_tables(Filters=owners)["RouteTables"]),
+            "security group": len(ec2.describe_security_groups(Filters=owners)["SecurityGroups"]),
+            "elastic ip": len(ec2.describe_addresses(Filters=owners)["Addresses"]),
+            "nat gateway": sum(
+                1
+                for nat in nats
+                if {t["Key"]: t["Value"] for t in nat.get("Tags", [])}.get("Environment") == environment
+            ),
+        }
+    )
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="bench-emulator-") as state_dir:
+        state = Path(state_dir)
+        emulator_env = {**os.environ, "EMULATOR_STATE_DIR": state_dir, "EMULATOR_PORT": "0"}
+        subprocess.run([sys.executable, str(EMULATOR), "start"], env=emulator_env, check=True, stdout=subprocess.DEVNULL)
+        port = int((state / "port").read_text())
+        endpoint = f"http://127.0.0.1:{port}"
+        env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+        env.update(
+            AWS_ENDPOINT_URL=endpoint,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_DEFAULT_REGION="us-east-1",
+            ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        )
+        os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})
+        rows: list[dict[str, Any]] = []
+        try:
+            for inventory, environment in (("prod", "Production"), ("staging", "Non-Production")):
+                first = provision(env, inventory)
+                mark = len(requests(state))
+                rerun = provision(env, inventory)
+                sent = requests(state)[mark:]
+                resources = managed_resources(endpoint, environment)
+                rows.append(
+                    {
+                        "inventory": inventory,
+                        "first": first,
+                        "rerun": rerun,
+                        "requests": len(sent),
+                        "resources": sum(resources.values()),
+                        "by_kind": resources,
+                        "by_action": Counter(request["action"] for request in sent),
+                    }
+                )
+        finally:
+            subprocess.run([sys.executable, str(EMULATOR), "stop"], env=emulator_env, check=False, stdout=subprocess.DEVNULL)
+
+    print("network layer against the local emulator (moto); rerun = second run, changed=0")
+    print(f"{'inventory':<10} {'first run':>10} {'no-op rerun':>12} {'resources':>10} {'requests':>9} {'per resource':>13}")
+    for row in rows:
+        print(
+            f"{row['inventory']:<10} {row['first']:>9.1f}s {row['rerun']:>11.1f}s {row['resources']:>10} "
+            f"{row['requests']:>9} {row['requests'] / row['resources']:>13.1f}"
+        )
+    for row in rows:
+        kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(row["by_kind"].items()))
+        print(f"\n{row['inventory']}: managed {kinds}")
+        print(f"{row['inventory']}: no-op requests by action:")
+        for action, count in row["by_action"].most_common():
+            print(f"  {count:>4}  {action}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

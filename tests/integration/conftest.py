@@ -1,0 +1,202 @@
+"""Fixtures that run the real playbooks against a private AWS emulator.
+
+Each test session starts its own emulator (scripts/emulator.py) on a free
+port with its state in a temporary folder, and stops it at the end. Every
+request the emulator answers is logged, so a test can tell which AWS calls a
+run made (or that it made none).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+EMULATOR = ROOT / "scripts" / "emulator.py"
+ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
+READ_ONLY = re.compile(r"^(Describe|Get|List)")
+UNSET = object()
+
+
+@dataclass
+class Emulator:
+    port: int
+    state_dir: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.port}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+
+    def requests(self) -> list[dict[str, str]]:
+        path = self.state_dir / "requests.log"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+    def mark(self) -> int:
+        """Position in the request log; pass it to ``since``."""
+        return len(self.requests())
+
+    def since(self, mark: int) -> list[dict[str, str]]:
+        return self.requests()[mark:]
+
+    def reset(self) -> None:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback emulator
+            pass
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.env["AWS_ENDPOINT_URL"],
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    state_dir = tmp_path_factory.mktemp("emulator")
+    env = {**os.environ, "EMULATOR_STATE_DIR": str(state_dir), "EMULATOR_PORT": "0"}
+    subprocess.run([sys.executable, str(EMULATOR), "start"], env=env, check=True, capture_output=True)
+    port = int((state_dir / "port").read_text())
+    try:
+        yield Emulator(port=port, state_dir=state_dir)
+    finally:
+        subprocess.run([sys.executable, str(EMULATOR), "stop"], env=env, check=False, capture_output=True)
+
+
+@dataclass
+class Run:
+    returncode: int
+    output: str
+    recap: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> int:
+        return self.recap.get("changed", -1)
+
+    @property
+    def failed(self) -> int:
+        return self.recap.get("failed", -1)
+
+
+def parse_recap(output: str) -> dict[str, int]:
+    match = re.search(r"^localhost\s*:\s*(.*)$", output, re.MULTILINE)
+    if not match:
+        return {}
+    return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}
+
+
+def playbook_command(inventory: Path | str, playbook: str, *args: str) -> list[str]:
+    return [ANSIBLE_PLAYBOOK, "-i", str(inventory), str(ROOT / "playbooks" / playbook), *args]
+
+
+def playbook_env(emulator: Emulator) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env.update(emulator.env)
+    env["ANSIBLE_CONFIG"] = str(ROOT / "ansible.cfg")
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    return env
+
+
+def run_playbook(emulator: Emulator, inventory: Path | str, playbook: str, *args: str) -> Run:
+    """Run a playbook against the emulator and return its output and recap."""
+    process = subprocess.run(
+        playbook_command(inventory, playbook, *args),
+        cwd=ROOT,
+        env=playbook_env(emulator),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    output = process.stdout + process.stderr
+    return Run(returncode=process.returncode, output=output, recap=parse_recap(output))
+
+
+def start_playbook(emulator: Emulator, inventory: Path | str, playbook: str, log: Path) -> subprocess.Popen[bytes]:
+    """Start a playbook in its own process group (so a test can kill all of it)."""
+    return subprocess.Popen(
+        playbook_command(inventory, playbook),
+        cwd=ROOT,
+        env=playbook_env(emulator),
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def kill_when(
+    emulator: Emulator, process: subprocess.Popen[bytes], action: str, count: int, since: int, timeout: float = 300
+) -> None:
+    """SIGKILL the playbook's whole process group once the emulator saw ``action`` ``count`` times after ``since``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen = sum(1 for request in emulator.since(since) if request["action"] == action)
+        if seen >= count:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            return
+        if process.poll() is not None:
+            pytest.fail(f"the playbook ended (rc={process.returncode}) before {action} was sent {count} times")
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)
+    pytest.fail(f"{action} was not sent {count} times within {timeout} s")
+
+
+def mutating(requests: list[dict[str, str]]) -> list[str]:
+    return [request["action"] for request in requests if not READ_ONLY.match(request["action"])]
+
+
+def make_inventory(tmp_path: Path, env: str, changes: dict[str, Any]) -> Path:
+    """Copy inventories/<env> (links resolved) and apply ``changes`` to its variables.
+
+    A value of UNSET removes the variable; any other value overrides it.
+    """
+    target = tmp_path / env
+    shutil.copytree(ROOT / "inventories" / env, target, symlinks=False)
+    group_vars = target / "group_vars" / "all"
+    removed = {name for name, value in changes.items() if value is UNSET}
+    for path in group_vars.glob("*.yml"):
+        data = yaml.safe_load(path.read_text()) or {}
+        if removed & data.keys():
+            path.write_text(yaml.safe_dump({k: v for k, v in data.items() if k not in removed}))
+    overrides = {name: value for name, value in changes.items() if value is not UNSET}
+    (group_vars / "zz_test_overrides.yml").write_text(yaml.safe_dump(overrides))
+    return target
+
+
+def inventory_vars(env: str) -> dict[str, Any]:
+    """The variables an inventory sets, with the prefix resolved."""
+    merged: dict[str, Any] = {}
+    for path in sorted((ROOT / "inventories" / env / "group_vars" / "all").glob("*.yml")):
+        merged.update(yaml.safe_load(path.read_text()) or {})
+    merged["webstack_prefix"] = f"{merged['webstack_project']}-{merged['webstack_env']}"
+    return merged
+
+
+def tags(resource: dict[str, Any]) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in resource.get("Tags", [])}

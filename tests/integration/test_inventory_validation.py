@@ -1,0 +1,127 @@
+"""A wrong inventory stops the run before any AWS call, naming the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import UNSET, Emulator, make_inventory, run_playbook
+
+pytestmark = pytest.mark.integration
+
+# (id, inventory, changes, text the failure must contain)
+BAD_VALUES: list[tuple[str, str, dict[str, Any], list[str]]] = [
+    (
+        "overlapping-cidrs",
+        "staging",
+        {"network_data_subnets": {"us-east-1a": "10.20.64.0/24", "us-east-1b": "10.20.97.0/24"}},
+        ["network_data_subnets[us-east-1a]", "10.20.64.0/24", "overlaps"],
+    ),
+    (
+        "az-of-another-region",
+        "staging",
+        {"webstack_azs": ["us-west-2a"]},
+        ["webstack_azs", "us-west-2a", "not an Availability Zone of region us-east-1"],
+    ),
+    ("staging-without-az", "staging", {"webstack_azs": []}, ["webstack_azs", "at least one"]),
+    (
+        "prod-multi-az-with-one-az",
+        "prod",
+        {"webstack_azs": ["us-east-1a"]},
+        ["webstack_azs", "Multi-AZ environment needs at least two AZs"],
+    ),
+    (
+        "production-single-az",
+        "prod",
+        {"webstack_multi_az": False, "webstack_azs": ["us-east-1a"]},
+        ["webstack_multi_az", "Production"],
+    ),
+    (
+        "malformed-cidr",
+        "staging",
+        {"network_app_subnets": {"us-east-1a": "10.20.300.0/22"}},
+        ["network_app_subnets[us-east-1a]", "10.20.300.0/22", "not an IPv4 network"],
+    ),
+    (
+        "cidr-with-host-bits",
+        "prod",
+        {"network_app_subnets": {"us-east-1a": "10.20.16.5/22", "us-east-1b": "10.20.20.0/22"}},
+        ["network_app_subnets[us-east-1a]", "10.20.16.5/22", "host bits"],
+    ),
+    (
+        "cidr-outside-vpc",
+        "staging",
+        {"network_app_subnets": {"us-east-1a": "10.99.0.0/22"}},
+        ["network_app_subnets[us-east-1a]", "outside the VPC CIDR 10.20.0.0/16"],
+    ),
+    ("vpc-too-large", "staging", {"webstack_edge_vpc_cidr": "10.0.0.0/8"}, ["webstack_edge_vpc_cidr", "/16 to /28"]),
+    ("missing-region", "staging", {"webstack_region": UNSET}, ["webstack_region", "missing required"]),
+    ("bad-prefix", "staging", {"webstack_prefix": "Web_Stack"}, ["webstack_prefix", "Web_Stack", "lowercase"]),
+    (
+        "prefix-too-long",
+        "staging",
+        {"webstack_prefix": "webstack-staging-with-a-long-name"},
+        ["webstack_prefix", "at most 20 characters"],
+    ),
+    (
+        "bad-environment-tag",
+        "staging",
+        {"webstack_environment": "Staging"},
+        ["webstack_environment", "Production, Non-Production", "Staging"],
+    ),
+    (
+        "region-other-than-edge",
+        "staging",
+        {"webstack_region": "eu-west-1", "webstack_azs": ["eu-west-1a"]},
+        ["webstack_region", "eu-west-1", "webstack_edge_region"],
+    ),
+    ("not-a-region", "staging", {"webstack_region": "useast1"}, ["webstack_region", "useast1", "region name"]),
+    (
+        "app-subnets-not-matching-azs",
+        "prod",
+        {"network_app_subnets": {"us-east-1a": "10.20.16.0/22"}},
+        ["network_app_subnets", "exactly the AZs of webstack_azs"],
+    ),
+    (
+        "data-subnets-in-one-az",
+        "staging",
+        {"network_data_subnets": {"us-east-1a": "10.20.96.0/24"}},
+        ["network_data_subnets", "at least two AZs"],
+    ),
+    ("unknown-nat-mode", "prod", {"network_nat_mode": "two"}, ["network_nat_mode", "per_az, single", "two"]),
+    ("port-out-of-range", "staging", {"network_backend_port": 70000}, ["network_backend_port", "70000"]),
+    ("reserved-tag", "staging", {"webstack_tags": {"Environment": "x"}}, ["webstack_tags", "Environment"]),
+    (
+        "edge-with-one-public-subnet",
+        "staging",
+        {"webstack_edge_public_subnets": {"us-east-1a": "10.20.0.0/24"}},
+        ["webstack_edge_public_subnets", "at least two AZs"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("inventory", "changes", "expected"),
+    [pytest.param(env, changes, expected, id=case) for case, env, changes, expected in BAD_VALUES],
+)
+def test_bad_inventory_fails_before_any_aws_call(
+    emulator: Emulator, tmp_path: Path, inventory: str, changes: dict[str, Any], expected: list[str]
+) -> None:
+    bad_inventory = make_inventory(tmp_path, inventory, changes)
+    mark = emulator.mark()
+
+    run = run_playbook(emulator, bad_inventory, "provision.yml")
+
+    assert run.returncode != 0, run.output
+    flat = " ".join(run.output.split())
+    for text in expected:
+        assert text in flat, f"{text!r} not in the failure:\n{run.output[-3000:]}"
+    assert emulator.since(mark) == [], "a bad inventory must not reach AWS"
+
+
+@pytest.mark.parametrize("inventory", ["prod", "staging"])
+def test_shipped_inventories_pass_the_checks(emulator: Emulator, inventory: str) -> None:
+    run = run_playbook(emulator, f"inventories/{inventory}", "provision.yml", "--tags", "never")
+    assert run.returncode == 0, run.output

@@ -1,0 +1,276 @@
+"""The network layer, deployed for both environments and checked as the emulator reports it.
+
+The tests run in file order and share one emulator: check mode first on an
+empty account, then prod, then staging, reruns, and staging's teardown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .conftest import Emulator, inventory_vars, mutating, run_playbook, tags
+
+pytestmark = pytest.mark.integration
+
+PROD = inventory_vars("prod")
+STAGING = inventory_vars("staging")
+EDGE = "webstack-edge"
+
+
+@pytest.fixture(scope="module")
+def fresh(emulator: Emulator) -> Emulator:
+    emulator.reset()
+    return emulator
+
+
+@pytest.fixture(scope="module")
+def ec2(fresh: Emulator) -> Any:
+    return fresh.client("ec2")
+
+
+def edge_vpc(ec2: Any) -> dict[str, Any]:
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"{EDGE}-vpc"]}])["Vpcs"]
+    assert len(vpcs) == 1, vpcs
+    return vpcs[0]
+
+
+def owned(ec2: Any, describe: str, key: str, environment: str, **extra: Any) -> list[dict[str, Any]]:
+    filters = [
+        {"Name": "tag:Project", "Values": ["webstack"]},
+        {"Name": "tag:Environment", "Values": [environment]},
+        *extra.pop("Filters", []),
+    ]
+    return getattr(ec2, describe)(Filters=filters, **extra)[key]
+
+
+def live_nats(ec2: Any, environment: str) -> list[dict[str, Any]]:
+    nats = ec2.describe_nat_gateways(Filter=[{"Name": "state", "Values": ["pending", "available"]}])["NatGateways"]
+    return [nat for nat in nats if tags(nat).get("Environment") == environment]
+
+
+def test_check_mode_on_an_empty_account_reports_changes_and_creates_nothing(fresh: Emulator, ec2: Any) -> None:
+    mark = fresh.mark()
+
+    run = run_playbook(fresh, "inventories/prod", "provision.yml", "--check", "--diff")
+
+    assert run.returncode == 0, run.output
+    assert run.changed >= 10, run.recap
+    assert mutating(fresh.since(mark)) == []
+    assert ec2.describe_vpcs(Filters=[{"Name": "tag:Project", "Values": ["webstack"]}])["Vpcs"] == []
+
+
+def test_provision_prod(fresh: Emulator) -> None:
+    run = run_playbook(fresh, "inventories/prod", "provision.yml")
+    assert run.returncode == 0, run.output
+    assert run.changed > 0
+
+
+def test_provision_staging(fresh: Emulator) -> None:
+    run = run_playbook(fresh, "inventories/staging", "provision.yml")
+    assert run.returncode == 0, run.output
+    assert run.changed > 0
+
+
+def test_shared_edge_network(ec2: Any) -> None:
+    vpc = edge_vpc(ec2)
+    assert vpc["CidrBlock"] == PROD["webstack_edge_vpc_cidr"]
+    assert tags(vpc).items() >= {"Project": "webstack", "Environment": "Shared", "Tier": "edge", "Name": f"{EDGE}-vpc"}.items()
+    hostnames = ec2.describe_vpc_attribute(VpcId=vpc["VpcId"], Attribute="enableDnsHostnames")
+    assert hostnames["EnableDnsHostnames"]["Value"] is True
+
+    igws = ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc["VpcId"]]}])
+    assert len(igws["InternetGateways"]) == 1
+    igw_id = igws["InternetGateways"][0]["InternetGatewayId"]
+
+    public = owned(ec2, "describe_subnets", "Subnets", "Shared")
+    assert {s["AvailabilityZone"]: s["CidrBlock"] for s in public} == PROD["webstack_edge_public_subnets"]
+    assert all(not s["MapPublicIpOnLaunch"] and tags(s)["Tier"] == "public" for s in public)
+
+    (table,) = owned(ec2, "describe_route_tables", "RouteTables", "Shared")
+    routes = {r.get("DestinationCidrBlock"): r.get("GatewayId") for r in table["Routes"]}
+    assert routes["0.0.0.0/0"] == igw_id
+    assert {a["SubnetId"] for a in table["Associations"] if "SubnetId" in a} == {s["SubnetId"] for s in public}
+
+
+@pytest.mark.parametrize("env", [PROD, STAGING], ids=["prod", "staging"])
+def test_private_subnets(ec2: Any, env: dict[str, Any]) -> None:
+    subnets = owned(ec2, "describe_subnets", "Subnets", env["webstack_environment"])
+    prefix = env["webstack_prefix"]
+    for tier, plan in (("app", env["network_app_subnets"]), ("data", env["network_data_subnets"])):
+        mine = [s for s in subnets if tags(s)["Tier"] == tier]
+        assert {s["AvailabilityZone"]: s["CidrBlock"] for s in mine} == plan
+        for subnet in mine:
+            assert subnet["VpcId"] == edge_vpc(ec2)["VpcId"]
+            assert not subnet["MapPublicIpOnLaunch"]
+            assert tags(subnet) == {
+                "Project": "webstack",
+                "Environment": env["webstack_environment"],
+                "Tier": tier,
+                "Name": f"{prefix}-{tier}-{subnet['AvailabilityZone']}",
+                **env["webstack_tags"],
+            }
+    assert len(subnets) == len(env["network_app_subnets"]) + len(env["network_data_subnets"])
+
+
+@pytest.mark.parametrize(("env", "nat_azs"), [(PROD, ["us-east-1a", "us-east-1b"]), (STAGING, ["us-east-1a"])])
+def test_nat_gateways_and_routes(ec2: Any, env: dict[str, Any], nat_azs: list[str]) -> None:
+    environment, prefix = env["webstack_environment"], env["webstack_prefix"]
+    public_by_id = {s["SubnetId"]: s["AvailabilityZone"] for s in owned(ec2, "describe_subnets", "Subnets", "Shared")}
+    nats = live_nats(ec2, environment)
+    assert sorted(public_by_id[n["SubnetId"]] for n in nats) == nat_azs
+    assert all(n["State"] == "available" and tags(n)["Tier"] == "network" for n in nats)
+    nat_by_az = {public_by_id[n["SubnetId"]]: n["NatGatewayId"] for n in nats}
+    eips = owned(ec2, "describe_addresses", "Addresses", environment)
+    assert {n["NatGatewayAddresses"][0]["AllocationId"] for n in nats} == {a["AllocationId"] for a in eips}
+
+    subnets = owned(ec2, "describe_subnets", "Subnets", environment)
+    app_ids = {s["AvailabilityZone"]: s["SubnetId"] for s in subnets if tags(s)["Tier"] == "app"}
+    data_ids = {s["SubnetId"] for s in subnets if tags(s)["Tier"] == "data"}
+    tables = {tags(t)["Name"]: t for t in owned(ec2, "describe_route_tables", "RouteTables", environment)}
+    per_az = env["network_nat_mode"] == "per_az"
+    expected_names = {f"{prefix}-app-{az}" for az in nat_azs} if per_az else {f"{prefix}-app"}
+    assert set(tables) == expected_names | {f"{prefix}-data"}
+
+    for az, subnet_id in app_ids.items():
+        name = f"{prefix}-app-{az}" if per_az else f"{prefix}-app"
+        table = tables[name]
+        default = [r for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
+        assert [r.get("NatGatewayId") for r in default] == [nat_by_az[az if per_az else nat_azs[0]]]
+        assert subnet_id in {a.get("SubnetId") for a in table["Associations"]}
+
+    data = tables[f"{prefix}-data"]
+    assert [r.get("DestinationCidrBlock") for r in data["Routes"]] == [PROD["webstack_edge_vpc_cidr"]]
+    assert {a["SubnetId"] for a in data["Associations"] if "SubnetId" in a} == data_ids
+
+
+def ingress(group: dict[str, Any]) -> list[tuple[int, int, str]]:
+    """(from port, to port, source) for every ingress permission."""
+    rules = []
+    for permission in group["IpPermissions"]:
+        assert permission["IpProtocol"] == "tcp"
+        sources = [r["CidrIp"] for r in permission.get("IpRanges", [])]
+        sources += [r["CidrIpv6"] for r in permission.get("Ipv6Ranges", [])]
+        sources += [p["GroupId"] for p in permission.get("UserIdGroupPairs", [])]
+        rules += [(permission["FromPort"], permission["ToPort"], source) for source in sources]
+    return sorted(rules)
+
+
+def test_public_alb_group_is_the_only_one_open_to_the_internet(ec2: Any) -> None:
+    vpc_id = edge_vpc(ec2)["VpcId"]
+    groups = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["SecurityGroups"]
+    by_name = {g["GroupName"]: g for g in groups}
+    assert ingress(by_name[f"{EDGE}-alb"]) == [(80, 80, "0.0.0.0/0"), (443, 443, "0.0.0.0/0")]
+    assert tags(by_name[f"{EDGE}-alb"])["Environment"] == "Shared"
+    for name, group in by_name.items():
+        if name != f"{EDGE}-alb":
+            assert all(source not in ("0.0.0.0/0", "::/0") for _, _, source in ingress(group)), name
+
+
+@pytest.mark.parametrize("env", [PROD, STAGING], ids=["prod", "staging"])
+def test_security_groups_form_a_chain(ec2: Any, env: dict[str, Any]) -> None:
+    prefix = env["webstack_prefix"]
+    vpc_id = edge_vpc(ec2)["VpcId"]
+    groups = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["SecurityGroups"]
+    ids = {g["GroupName"]: g["GroupId"] for g in groups}
+    by_name = {g["GroupName"]: g for g in groups}
+    chain = [
+        (f"{prefix}-frontend", 80, f"{EDGE}-alb", "frontend"),
+        (f"{prefix}-internal-alb", 80, f"{prefix}-frontend", "internal-alb"),
+        (f"{prefix}-backend", 8080, f"{prefix}-internal-alb", "backend"),
+        (f"{prefix}-redis", 6379, f"{prefix}-backend", "data"),
+        (f"{prefix}-mysql", 3306, f"{prefix}-backend", "data"),
+    ]
+    for name, port, caller, tier in chain:
+        assert ingress(by_name[name]) == [(port, port, ids[caller])], name
+        assert tags(by_name[name]) == {
+            "Project": "webstack",
+            "Environment": env["webstack_environment"],
+            "Tier": tier,
+            "Name": name,
+            **env["webstack_tags"],
+        }
+    assert len(owned(ec2, "describe_security_groups", "SecurityGroups", env["webstack_environment"])) == len(chain)
+
+
+@pytest.mark.parametrize("inventory", ["prod", "staging"])
+def test_second_run_changes_nothing(fresh: Emulator, inventory: str) -> None:
+    mark = fresh.mark()
+    run = run_playbook(fresh, f"inventories/{inventory}", "provision.yml")
+    assert run.returncode == 0, run.output
+    assert run.changed == 0, run.output
+    assert mutating(fresh.since(mark)) == []
+
+
+def test_check_mode_on_a_deployed_environment_predicts_no_change(fresh: Emulator) -> None:
+    run = run_playbook(fresh, "inventories/staging", "provision.yml", "--check")
+    assert run.returncode == 0, run.output
+    assert run.changed == 0, run.output
+
+
+def test_edge_teardown_is_refused_while_environments_use_it(fresh: Emulator, ec2: Any) -> None:
+    run = run_playbook(fresh, "inventories/staging", "teardown.yml", "-e", "teardown_edge=true")
+    assert run.returncode != 0
+    assert "still used by" in " ".join(run.output.split())
+    assert "webstack-prod-frontend" in run.output
+    edge_vpc(ec2)
+
+
+def test_prod_teardown_needs_confirmation(fresh: Emulator, ec2: Any) -> None:
+    mark = fresh.mark()
+    run = run_playbook(fresh, "inventories/prod", "teardown.yml")
+    assert run.returncode != 0
+    assert "confirm_teardown" in run.output
+    assert fresh.since(mark) == []
+
+
+def test_staging_teardown_removes_staging_only(fresh: Emulator, ec2: Any) -> None:
+    prod_before = {
+        "subnets": sorted(s["SubnetId"] for s in owned(ec2, "describe_subnets", "Subnets", "Production")),
+        "groups": sorted(g["GroupId"] for g in owned(ec2, "describe_security_groups", "SecurityGroups", "Production")),
+        "nats": sorted(n["NatGatewayId"] for n in live_nats(ec2, "Production")),
+        "tables": sorted(t["RouteTableId"] for t in owned(ec2, "describe_route_tables", "RouteTables", "Production")),
+    }
+
+    run = run_playbook(fresh, "inventories/staging", "teardown.yml")
+
+    assert run.returncode == 0, run.output
+    assert run.changed > 0
+    for describe, key in (
+        ("describe_subnets", "Subnets"),
+        ("describe_security_groups", "SecurityGroups"),
+        ("describe_route_tables", "RouteTables"),
+        ("describe_addresses", "Addresses"),
+    ):
+        assert owned(ec2, describe, key, "Non-Production") == [], describe
+    assert live_nats(ec2, "Non-Production") == []
+    prod_after = {
+        "subnets": sorted(s["SubnetId"] for s in owned(ec2, "describe_subnets", "Subnets", "Production")),
+        "groups": sorted(g["GroupId"] for g in owned(ec2, "describe_security_groups", "SecurityGroups", "Production")),
+        "nats": sorted(n["NatGatewayId"] for n in live_nats(ec2, "Production")),
+        "tables": sorted(t["RouteTableId"] for t in owned(ec2, "describe_route_tables", "RouteTables", "Production")),
+    }
+    assert prod_after == prod_before
+    assert len(owned(ec2, "describe_subnets", "Subnets", "Shared")) == len(PROD["webstack_edge_public_subnets"])
+
+
+def test_second_staging_teardown_is_a_no_op(fresh: Emulator) -> None:
+    mark = fresh.mark()
+    run = run_playbook(fresh, "inventories/staging", "teardown.yml")
+    assert run.returncode == 0, run.output
+    assert run.changed == 0, run.output
+    assert mutating(fresh.since(mark)) == []
+
+
+def test_full_teardown_leaves_nothing_of_the_project(fresh: Emulator, ec2: Any) -> None:
+    run = run_playbook(
+        fresh, "inventories/prod", "teardown.yml", "-e", "confirm_teardown=webstack-prod", "-e", "teardown_edge=true"
+    )
+    assert run.returncode == 0, run.output
+    project = [{"Name": "tag:Project", "Values": ["webstack"]}]
+    assert ec2.describe_vpcs(Filters=project)["Vpcs"] == []
+    assert ec2.describe_subnets(Filters=project)["Subnets"] == []
+    assert ec2.describe_security_groups(Filters=project)["SecurityGroups"] == []
+    assert ec2.describe_addresses(Filters=project)["Addresses"] == []
+    assert ec2.describe_internet_gateways(Filters=project)["InternetGateways"] == []
