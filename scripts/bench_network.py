@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from emulator import endpoint_env
 
 ROOT = Path(__file__).resolve().parent.parent
 EMULATOR = ROOT / "scripts" / "emulator.py"
@@ -73,17 +74,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-emulator-") as state_dir:
         state = Path(state_dir)
         emulator_env = {**os.environ, "EMULATOR_STATE_DIR": state_dir, "EMULATOR_PORT": "0"}
-        subprocess.run([sys.executable, str(EMULATOR), "start"], env=emulator_env, check=True, stdout=subprocess.DEVNULL)
+        quiet = {"env": emulator_env, "stdout": subprocess.DEVNULL}
+        subprocess.run([sys.executable, str(EMULATOR), "start"], check=True, **quiet)
         port = int((state / "port").read_text())
         endpoint = f"http://127.0.0.1:{port}"
         env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-        env.update(
-            AWS_ENDPOINT_URL=endpoint,
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            AWS_DEFAULT_REGION="us-east-1",
-            ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        )
+        env.update(endpoint_env(port), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
         os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})
         rows: list[dict[str, Any]] = []
         try:
@@ -105,10 +101,11 @@ def main() -> int:
                     }
                 )
         finally:
-            subprocess.run([sys.executable, str(EMULATOR), "stop"], env=emulator_env, check=False, stdout=subprocess.DEVNULL)
+            subprocess.run([sys.executable, str(EMULATOR), "stop"], check=False, **quiet)
 
     print("network layer against the local emulator (moto); rerun = second run, changed=0")
-    print(f"{'inventory':<10} {'first run':>10} {'no-op rerun':>12} {'resources':>10} {'requests':>9} {'per resource':>13}")
+    header = ("inventory", "first run", "no-op rerun", "resources", "requests", "per resource")
+    print("{:<10} {:>10} {:>12} {:>10} {:>9} {:>13}".format(*header))
     for row in rows:
         print(
             f"{row['inventory']:<10} {row['first']:>9.1f}s {row['rerun']:>11.1f}s {row['resources']:>10} "

@@ -226,7 +226,7 @@ def endpoint_env(port: int) -> dict[str, str]:
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", DEFAULT_REGION),
+        "AWS_DEFAULT_REGION": DEFAULT_REGION,
     }
 
 

@@ -28,6 +28,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 EMULATOR = ROOT / "scripts" / "emulator.py"
+sys.path.insert(0, str(EMULATOR.parent))
+from emulator import endpoint_env  # noqa: E402 - the project's script, not a package
+
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 READ_ONLY = re.compile(r"^(Describe|Get|List)")
 UNSET = object()
@@ -40,12 +43,7 @@ class Emulator:
 
     @property
     def env(self) -> dict[str, str]:
-        return {
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.port}",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
+        return endpoint_env(self.port)
 
     def requests(self) -> list[dict[str, str]]:
         path = self.state_dir / "requests.log"
@@ -66,12 +64,13 @@ class Emulator:
             pass
 
     def client(self, service: str) -> Any:
+        env = self.env
         return boto3.client(
             service,
-            endpoint_url=self.env["AWS_ENDPOINT_URL"],
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            endpoint_url=env["AWS_ENDPOINT_URL"],
+            region_name=env["AWS_DEFAULT_REGION"],
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
         )
 
 

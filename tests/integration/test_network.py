@@ -76,7 +76,8 @@ def test_provision_staging(fresh: Emulator) -> None:
 def test_shared_edge_network(ec2: Any) -> None:
     vpc = edge_vpc(ec2)
     assert vpc["CidrBlock"] == PROD["webstack_edge_vpc_cidr"]
-    assert tags(vpc).items() >= {"Project": "webstack", "Environment": "Shared", "Tier": "edge", "Name": f"{EDGE}-vpc"}.items()
+    wanted = {"Project": "webstack", "Environment": "Shared", "Tier": "edge", "Name": f"{EDGE}-vpc"}
+    assert tags(vpc).items() >= wanted.items()
     hostnames = ec2.describe_vpc_attribute(VpcId=vpc["VpcId"], Attribute="enableDnsHostnames")
     assert hostnames["EnableDnsHostnames"]["Value"] is True
 
