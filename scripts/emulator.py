@@ -125,12 +125,55 @@ class RequestLog:
         return self.app(environ, start_response)
 
 
+def patch_moto() -> None:
+    """Make moto behave as AWS where the roles' teardown depends on it (moto 5.2.5).
+
+    - DeleteReplicationGroup: AWS removes the group once its nodes are gone;
+      moto leaves it "deleting" forever. Here it is gone at once.
+    - DeleteCacheSubnetGroup: not implemented by moto. Here it deletes the
+      group, and refuses with CacheSubnetGroupInUse while a replication group
+      or cache cluster uses it, as AWS does.
+    Nothing else of moto is changed; the roles never learn they run against it.
+    """
+    from moto.core.responses import EmptyResult
+    from moto.elasticache.exceptions import CacheSubnetGroupNotFound, ElastiCacheException
+    from moto.elasticache.models import ElastiCacheBackend
+    from moto.elasticache.responses import ElastiCacheResponse
+
+    class CacheSubnetGroupInUse(ElastiCacheException):
+        code = "CacheSubnetGroupInUse"
+
+    moto_delete_replication_group = ElastiCacheBackend.delete_replication_group
+
+    def delete_replication_group(self: Any, replication_group_id: str, retain_primary_cluster: bool | None) -> Any:
+        group = moto_delete_replication_group(self, replication_group_id, retain_primary_cluster)
+        del self.replication_groups[replication_group_id]
+        return group
+
+    def delete_cache_subnet_group(self: Any, name: str) -> None:
+        if name not in self.cache_subnet_groups:
+            raise CacheSubnetGroupNotFound(name)
+        users = [*self.replication_groups.values(), *self.cache_clusters.values()]
+        if any(getattr(user, "cache_subnet_group_name", None) == name for user in users):
+            raise CacheSubnetGroupInUse(f"Cache subnet group {name} is currently in use by a cache cluster.")
+        del self.cache_subnet_groups[name]
+
+    def respond_delete_cache_subnet_group(self: Any) -> EmptyResult:
+        self.elasticache_backend.delete_cache_subnet_group(self._get_param("CacheSubnetGroupName"))
+        return EmptyResult()
+
+    ElastiCacheBackend.delete_replication_group = delete_replication_group
+    ElastiCacheBackend.delete_cache_subnet_group = delete_cache_subnet_group
+    ElastiCacheResponse.delete_cache_subnet_group = respond_delete_cache_subnet_group
+
+
 def serve(port: int) -> None:
     from moto.moto_server.threaded_moto_server import MotoRequestHandler
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import run_simple
 
     os.environ.setdefault("MOTO_PORT", str(port))
+    patch_moto()
     app = DomainDispatcherApplication(create_backend_app)
     directory = state_dir()
     directory.mkdir(parents=True, exist_ok=True)

@@ -164,9 +164,24 @@ def unseen_tasks(files: list[str], results: list[dict]) -> list[str]:
         for key in ("block", "rescue", "always", "tasks", "pre_tasks", "post_tasks", "handlers"):
             if isinstance(node.get(key), list):
                 visit(node[key], path, prefix + "block." if key == "block" else prefix)
+        # The module an action:/local_action: task calls (checkov sees neither form).
+        action = next((node[key] for key in ("action", "local_action") if key in node), None)
+        if isinstance(action, dict):
+            action = action.get("module")
+        action = action.split()[0] if isinstance(action, str) and action.split() else None
         for module, policy_ids in modules.items():
             if "." in module and module.rsplit(".", 1)[-1] in node:
                 missing.append(f"{path}: task {node.get('name')!r} names {module} without its collection; write the FQCN")
+            # The project's own modules (plugins/modules) are named by their short
+            # name; ansible.legacy.<name> (or any prefix) runs them too, unseen.
+            if "." not in module:
+                for key in node:
+                    if isinstance(key, str) and key.endswith("." + module):
+                        missing.append(f"{path}: task {node.get('name')!r} names {module} as {key}; write its short name")
+            if action and (action == module or action.endswith("." + module.rsplit(".", 1)[-1])
+                           or action == module.rsplit(".", 1)[-1]):
+                missing.append(f"{path}: task {node.get('name')!r} calls {module} through action/local_action;"
+                               " write the module as the task's key")
             if module in node:
                 resource = f"tasks.{prefix}{module}.{node.get('name') or 'unknown'}"
                 for policy_id in sorted(policy_ids):
@@ -190,7 +205,8 @@ if mode == "tree":
         print(f"UNCHECKED {line}")
     if unseen:
         print("  checkov reads only `block` lists and plays' `tasks`, and takes a task's first key that is not")
-        print("  a keyword as its module: move such tasks out of rescue/always, and with_* below the module.")
+        print("  a keyword as its module: move such tasks out of rescue/always, and with_* below the module;")
+        print("  name modules as the policies do, as the task's key (not through action/local_action).")
     for result in failed:
         print(f"FAILED {result['check_id']} {where(result)}")
     for check_id, result in sorted({r["check_id"]: r for r in failed}.items()):

@@ -178,10 +178,13 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
 
     AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
+    # What an endpoint that cannot answer raises: a server error page instead of an AWS response.
+    UNANSWERED: tuple[type[Exception], ...] = (ResponseParserError, NotImplementedError)
 except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing SDK
+    AWS_ERRORS = UNANSWERED = ()  # AnsibleAWSModule reports the missing SDK
 
 MAX_PARAMETERS_PER_CALL = 20  # ModifyDBParameterGroup and ResetDBParameterGroup limit
 # How AWS and users spell true and false; a two-valued parameter lists one of each in AllowedValues.
@@ -233,7 +236,7 @@ def unanswered(error: Exception) -> bool:
     if isinstance(error, ClientError):
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return status >= 500 or error.response.get("Error", {}).get("Code") in ("NotImplemented", "InternalFailure")
-    return isinstance(error, (BotoCoreError, NotImplementedError))
+    return isinstance(error, UNANSWERED)
 
 
 def family_defaults(module: AnsibleAWSModule, client: Any, family: str) -> dict[str, dict[str, Any]]:
@@ -242,7 +245,7 @@ def family_defaults(module: AnsibleAWSModule, client: Any, family: str) -> dict[
         response = paginated_query_with_retries(
             client, "describe_engine_default_parameters", AWSRetry.jittered_backoff(), DBParameterGroupFamily=family
         )
-    except (*AWS_ERRORS, NotImplementedError) as e:
+    except (*AWS_ERRORS, *UNANSWERED) as e:
         if unanswered(e):
             return {}
         module.fail_json_aws(e, msg=f"Failed to read the default parameters of family {family}")

@@ -99,6 +99,41 @@ BAD_VALUES: list[tuple[str, str, dict[str, Any], list[str]]] = [
         {"webstack_edge_public_subnets": {"us-east-1a": "10.20.0.0/24"}},
         ["webstack_edge_public_subnets", "at least two AZs"],
     ),
+    (
+        "unknown-mysql-version",
+        "prod",
+        {"data_mysql_engine_version": "5.6.10"},
+        ["data_mysql_engine_version", "5.6.10", "not supported", "8.0.39"],
+    ),
+    ("unknown-redis-version", "staging", {"data_redis_engine_version": "9.9"}, ["data_redis_engine_version", "9.9"]),
+    (
+        "more-redis-replicas-than-azs",
+        "prod",
+        {"data_redis_replicas": 2},
+        ["data_redis_replicas", "3 AZs", "webstack_azs lists 2"],
+    ),
+    ("mysql-multi-az-with-one-az", "staging", {"data_mysql_multi_az": True}, ["data_mysql_multi_az", "two AZs"]),
+    ("replica-with-one-az", "staging", {"data_mysql_read_replica": True}, ["data_mysql_read_replica", "two AZs"]),
+    (
+        "plaintext-password",
+        "staging",
+        {"data_mysql_password": "hunter2hunter2"},
+        ["data_mysql_password", "plain text", "Secrets Manager"],
+    ),
+    (
+        "plaintext-token",
+        "prod",
+        {"data_redis_auth_token": "abcdefabcdefabcdef"},
+        ["data_redis_auth_token", "plain text"],
+    ),
+    (
+        "prod-without-deletion-protection",
+        "prod",
+        {"data_mysql_deletion_protection": False},
+        ["data_mysql_deletion_protection", "Production needs deletion protection"],
+    ),
+    ("bad-instance-class", "staging", {"data_mysql_instance_class": "t3.micro"}, ["data_mysql_instance_class"]),
+    ("bad-backup-window", "staging", {"data_mysql_backup_window": "3am"}, ["data_mysql_backup_window", "3am"]),
 ]
 
 
