@@ -49,7 +49,7 @@ integration: bootstrap
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
 bench: bootstrap
-	$(BIN)/python scripts/bench_network.py
+	$(BIN)/python scripts/bench_provision.py
 
 emulator-start: bootstrap
 	@$(EMULATOR) start

@@ -135,8 +135,9 @@ parameters_requiring_reboot:
 
 from typing import Any
 
+from ansible.module_utils.arn_tags import apply_tags, exit_with_result, tag_changes, tags_after
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible.module_utils.elasticache import apply_tags, exit_with_result, get_tags, tag_changes, tags_after
+from ansible.module_utils.elasticache import get_tags
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
     is_boto3_error_code,
     normalize_boto3_result,

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.integration
 PROD = inventory_vars("prod")
 STAGING = inventory_vars("staging")
 RUNS: dict[str, str] = {}
+REQUESTS: dict[str, list[str]] = {}
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +47,28 @@ def parameter(fresh: Emulator, name: str) -> str:
 
 @pytest.mark.parametrize("inventory", ["prod", "staging"])
 def test_provision(fresh: Emulator, inventory: str) -> None:
+    mark = fresh.mark()
     run = run_playbook(fresh, f"inventories/{inventory}", "provision.yml", "--diff")
     assert run.returncode == 0, run.output
     RUNS[inventory] = run.output
+    REQUESTS[inventory] = [request["action"] for request in fresh.since(mark)]
+
+
+def test_long_creations_start_together_and_are_awaited_at_the_end() -> None:
+    actions = REQUESTS["prod"]
+    assert actions.index("CreateDBInstance") < actions.index("CreateReplicationGroup")
+    assert actions.index("CreateReplicationGroup") < actions.index("CreateDBInstanceReadReplica")
+    output = " ".join(RUNS["prod"].split())
+    started_redis = output.index("TASK [data : Ensure the Redis replication group exists")
+    first_wait = output.index("TASK [data : Wait for the primary to become available before its replica can start")
+    waits = [
+        "Wait for the RDS primary to become available: webstack-prod-mysql, up to 60 min, a look every 30 s",
+        "Wait for the read replica to become available: webstack-prod-mysql-replica, up to 60 min",
+        "Wait for Redis to become available: webstack-prod-redis, up to 60 min",
+    ]
+    # Redis is started before the play waits for anything; the waits name what and how long.
+    assert started_redis < first_wait < min(output.index(wait) for wait in waits)
+    assert "Waiting (up to 60 min each) for RDS primary webstack-prod-mysql, read replica" in output
 
 
 def test_prod_mysql_is_multi_az_encrypted_private_and_protected(fresh: Emulator) -> None:

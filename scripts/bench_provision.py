@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Benchmark the network layer against a private emulator and print the numbers.
+"""Benchmark provision.yml (network and data layers) against a private emulator.
 
 For each inventory (prod, then staging) it measures the wall time of the first
 provision and of the no-op rerun, and counts the AWS requests the rerun sends,
 per managed resource and per API action (counted at the emulator).
 
-    .venv/bin/python scripts/bench_network.py
+    .venv/bin/python scripts/bench_provision.py
 """
 
 from __future__ import annotations
@@ -45,8 +45,41 @@ def provision(env: dict[str, str], inventory: str) -> float:
     return time.monotonic() - started
 
 
+def data_resources(endpoint: str, prefix: str) -> Counter[str]:
+    """The data layer of one environment, found by its names."""
+    rds = boto3.client("rds", endpoint_url=endpoint, region_name="us-east-1")
+    elasticache = boto3.client("elasticache", endpoint_url=endpoint, region_name="us-east-1")
+    secrets = boto3.client("secretsmanager", endpoint_url=endpoint, region_name="us-east-1")
+    ssm = boto3.client("ssm", endpoint_url=endpoint, region_name="us-east-1")
+    mine = [i for i in rds.describe_db_instances()["DBInstances"] if i["DBInstanceIdentifier"].startswith(prefix)]
+    groups = elasticache.describe_replication_groups()["ReplicationGroups"]
+    return Counter(
+        {
+            "rds instance": len(mine),
+            "db subnet group": sum(
+                1
+                for g in rds.describe_db_subnet_groups()["DBSubnetGroups"]
+                if g["DBSubnetGroupName"] == f"{prefix}-data"
+            ),
+            "db parameter group": sum(
+                1
+                for g in rds.describe_db_parameter_groups()["DBParameterGroups"]
+                if g["DBParameterGroupName"].startswith(prefix)
+            ),
+            "cache replication group": sum(1 for g in groups if g["ReplicationGroupId"].startswith(prefix)),
+            "cache subnet group": sum(
+                1
+                for g in elasticache.describe_cache_subnet_groups()["CacheSubnetGroups"]
+                if g["CacheSubnetGroupName"] == f"{prefix}-data"
+            ),
+            "secret": sum(1 for x in secrets.list_secrets()["SecretList"] if x["Name"].startswith(f"{prefix}/")),
+            "ssm parameter": len(ssm.get_parameters_by_path(Path=f"/{prefix}", Recursive=True)["Parameters"]),
+        }
+    )
+
+
 def managed_resources(endpoint: str, environment: str) -> Counter[str]:
-    """What one environment's run manages: its own resources plus the shared edge it ensures."""
+    """What one environment's network run manages: its own resources plus the shared edge it ensures."""
     ec2 = boto3.client("ec2", endpoint_url=endpoint, region_name="us-east-1")
     owners = [
         {"Name": "tag:Project", "Values": ["webstack"]},
@@ -88,7 +121,7 @@ def main() -> int:
                 mark = len(requests(state))
                 rerun = provision(env, inventory)
                 sent = requests(state)[mark:]
-                resources = managed_resources(endpoint, environment)
+                resources = managed_resources(endpoint, environment) + data_resources(endpoint, f"webstack-{inventory}")
                 rows.append(
                     {
                         "inventory": inventory,
@@ -103,7 +136,7 @@ def main() -> int:
         finally:
             subprocess.run([sys.executable, str(EMULATOR), "stop"], check=False, **quiet)
 
-    print("network layer against the local emulator (moto); rerun = second run, changed=0")
+    print("provision.yml (network + data) against the local emulator (moto); rerun = second run, changed=0")
     header = ("inventory", "first run", "no-op rerun", "resources", "requests", "per resource")
     print("{:<10} {:>10} {:>12} {:>10} {:>9} {:>13}".format(*header))
     for row in rows:
