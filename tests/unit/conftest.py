@@ -11,12 +11,18 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import ansible.module_utils
+import boto3
 import pytest
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
+from botocore.stub import Stubber
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ROOT / "plugins" / "modules"
@@ -48,3 +54,44 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+Calls = list[tuple[str, dict[str, Any]]]
+
+
+def record_calls(client: Any, calls: Calls) -> None:
+    """Append every call ``client`` makes to ``calls`` as (operation, parameters)."""
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register(
+        f"provide-client-params.{service}", lambda params, model, **_: calls.append((model.name, dict(params)))
+    )
+
+
+def spy_module_clients(monkeypatch: pytest.MonkeyPatch, calls: Calls) -> None:
+    """Record every call of the clients the modules create (moto or AWS answers them as usual)."""
+    original = AnsibleAWSModule.client
+
+    def recording_client(self: AnsibleAWSModule, service: str, retry_decorator: Any = None, **kwargs: Any) -> Any:
+        client = original(self, service, retry_decorator=retry_decorator, **kwargs)
+        record_calls(getattr(client, "client", client), calls)
+        return client
+
+    monkeypatch.setattr(AnsibleAWSModule, "client", recording_client)
+
+
+@contextmanager
+def stubbed_module_client(
+    monkeypatch: pytest.MonkeyPatch, service: str, calls: Calls | None = None
+) -> Iterator[Stubber]:
+    """Give the modules one client under botocore's Stubber; every queued response must be used."""
+    client = boto3.client(service, region_name="us-east-1")
+    if calls is not None:
+        record_calls(client, calls)
+
+    def stubbed_client(self: AnsibleAWSModule, name: str, retry_decorator: Any = None, **kwargs: Any) -> Any:
+        return RetryingBotoClientWrapper(client, retry_decorator) if retry_decorator else client
+
+    monkeypatch.setattr(AnsibleAWSModule, "client", stubbed_client)
+    with Stubber(client) as stub:
+        yield stub
+        stub.assert_no_pending_responses()

@@ -12,12 +12,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 from botocore.stub import Stubber
-from conftest import run_module
+from conftest import run_module, stubbed_module_client
 
 MODULE = "elasticache_cache_parameter_group"
 NAME = "webstack-redis7"
@@ -41,15 +38,8 @@ ARGS: dict[str, Any] = {
 @pytest.fixture
 def stubber(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
     """The module's client is a stubbed one; every expected call must be queued and made."""
-    client = boto3.client("elasticache", region_name="us-east-1")
-
-    def stubbed_client(self: AnsibleAWSModule, service: str, retry_decorator: Any = None, **kwargs: Any) -> Any:
-        return RetryingBotoClientWrapper(client, retry_decorator) if retry_decorator else client
-
-    monkeypatch.setattr(AnsibleAWSModule, "client", stubbed_client)
-    with Stubber(client) as stub:
+    with stubbed_module_client(monkeypatch, "elasticache") as stub:
         yield stub
-        stub.assert_no_pending_responses()
 
 
 def run(args: dict[str, Any], capsys: pytest.CaptureFixture[str], **flags: Any) -> dict[str, Any]:

@@ -13,10 +13,8 @@ from typing import Any
 
 import boto3
 import pytest
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 from botocore.stub import Stubber
-from conftest import run_module
+from conftest import run_module, spy_module_clients, stubbed_module_client
 from moto import mock_aws
 
 MODULE = "elasticache_replication_group"
@@ -49,17 +47,7 @@ BASE_ARGS: dict[str, Any] = {
 def api_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
     """Every ElastiCache call the module makes, as (operation, parameters)."""
     calls: list[tuple[str, dict[str, Any]]] = []
-    original = AnsibleAWSModule.client
-
-    def recording_client(self: AnsibleAWSModule, service: str, retry_decorator: Any = None, **kwargs: Any) -> Any:
-        client = original(self, service, retry_decorator=retry_decorator, **kwargs)
-        raw = getattr(client, "client", client)
-        raw.meta.events.register(
-            f"provide-client-params.{service}", lambda params, model, **_: calls.append((model.name, dict(params)))
-        )
-        return client
-
-    monkeypatch.setattr(AnsibleAWSModule, "client", recording_client)
+    spy_module_clients(monkeypatch, calls)
     return calls
 
 
@@ -76,15 +64,8 @@ def moto(aws_env: None, api_calls: list) -> Iterator[None]:
 @pytest.fixture
 def stubber(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
     """The module's client is a stubbed one; every expected call must be queued and made."""
-    client = boto3.client("elasticache", region_name="us-east-1")
-
-    def stubbed_client(self: AnsibleAWSModule, service: str, retry_decorator: Any = None, **kwargs: Any) -> Any:
-        return RetryingBotoClientWrapper(client, retry_decorator) if retry_decorator else client
-
-    monkeypatch.setattr(AnsibleAWSModule, "client", stubbed_client)
-    with Stubber(client) as stub:
+    with stubbed_module_client(monkeypatch, "elasticache") as stub:
         yield stub
-        stub.assert_no_pending_responses()
 
 
 def run(args: dict[str, Any], capsys: pytest.CaptureFixture[str], **flags: Any) -> dict[str, Any]:

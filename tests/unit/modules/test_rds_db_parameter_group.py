@@ -21,10 +21,8 @@ from typing import Any
 
 import boto3
 import pytest
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 from botocore.stub import Stubber
-from conftest import run_module
+from conftest import Calls, run_module, spy_module_clients, stubbed_module_client
 from moto import mock_aws
 
 MODULE = "rds_db_parameter_group"
@@ -47,16 +45,7 @@ ARGS: dict[str, Any] = {
     "tags": {"Project": "webstack"},
 }
 
-Calls = list[tuple[str, dict[str, Any]]]
-
-
 # --- harness ------------------------------------------------------------------------------
-
-
-def record(client: Any, calls: Calls) -> None:
-    client.meta.events.register(
-        "provide-client-params.rds", lambda params, model, **_: calls.append((model.name, dict(params)))
-    )
 
 
 @pytest.fixture
@@ -72,14 +61,7 @@ def mutating(calls: Calls) -> list[str]:
 @pytest.fixture
 def rds(aws_env: None, api_calls: Calls, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """moto in-process; yields a client to look at what the module left behind."""
-    original = AnsibleAWSModule.client
-
-    def recording_client(self: AnsibleAWSModule, service: str, retry_decorator: Any = None, **kwargs: Any) -> Any:
-        client = original(self, service, retry_decorator=retry_decorator, **kwargs)
-        record(getattr(client, "client", client), api_calls)
-        return client
-
-    monkeypatch.setattr(AnsibleAWSModule, "client", recording_client)
+    spy_module_clients(monkeypatch, api_calls)
     with mock_aws():
         yield boto3.client("rds", region_name=REGION)
 
@@ -87,16 +69,8 @@ def rds(aws_env: None, api_calls: Calls, monkeypatch: pytest.MonkeyPatch) -> Ite
 @pytest.fixture
 def stubber(aws_env: None, api_calls: Calls, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
     """The module's client is a stubbed one; every expected call must be queued and made."""
-    client = boto3.client("rds", region_name=REGION)
-    record(client, api_calls)
-
-    def stubbed_client(self: AnsibleAWSModule, service: str, retry_decorator: Any = None, **kwargs: Any) -> Any:
-        return RetryingBotoClientWrapper(client, retry_decorator) if retry_decorator else client
-
-    monkeypatch.setattr(AnsibleAWSModule, "client", stubbed_client)
-    with Stubber(client) as stub:
+    with stubbed_module_client(monkeypatch, "rds", api_calls) as stub:
         yield stub
-        stub.assert_no_pending_responses()
 
 
 def run(args: dict[str, Any], capsys: pytest.CaptureFixture[str], **flags: Any) -> dict[str, Any]:
