@@ -7,6 +7,7 @@ real AWS describes and moto does not (defaults AWS fills in, errors).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import ansible.module_utils.cognito as cognito_utils
@@ -20,6 +21,19 @@ from moto import mock_aws
 
 MUTATING_PREFIXES = ("Create", "Update", "Delete", "Set", "Tag", "Untag", "Admin")
 REGION = "us-east-1"
+
+
+@pytest.fixture
+def cognito(aws_env: None) -> Iterator[Any]:
+    """moto in-process; yields a cognito-idp client to look at what a module left behind."""
+    with mock_aws():
+        yield boto3.client("cognito-idp", region_name=REGION)
+
+
+@pytest.fixture
+def pool_id(cognito: Any) -> str:
+    """A user pool for the client, domain and identity-provider modules to work in."""
+    return cognito.create_user_pool(PoolName="webstack-staging")["UserPool"]["Id"]
 
 
 def record_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:

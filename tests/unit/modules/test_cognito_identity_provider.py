@@ -4,29 +4,23 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from conftest import run_module
-from moto import mock_aws
-from test_cognito_common import REGION, mutating, params_of, record_calls, stub_cognito, without_invocation
+from test_cognito_common import (  # noqa: F401 - pytest fixtures shared by the Cognito tests
+    cognito,
+    mutating,
+    params_of,
+    pool_id,
+    record_calls,
+    stub_cognito,
+    without_invocation,
+)
 
 SECRET = "oidc-client-secret-do-not-print"  # noqa: S105 -- a made-up secret to look for
 NEW_SECRET = "rotated-client-secret-do-not-print"  # noqa: S105 -- a made-up secret to look for
 ISSUER = "https://login.example.com"
-
-
-@pytest.fixture
-def cognito(aws_env: None) -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("cognito-idp", region_name=REGION)
-
-
-@pytest.fixture
-def pool_id(cognito: Any) -> str:
-    return cognito.create_user_pool(PoolName="webstack-staging")["UserPool"]["Id"]
 
 
 def oidc(pool_id: str, **details: Any) -> dict[str, Any]:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import copy
 import datetime
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from conftest import run_module
-from moto import mock_aws
-from test_cognito_common import REGION, mutating, params_of, record_calls, stub_cognito
+from test_cognito_common import (
+    cognito,  # noqa: F401 - pytest fixtures shared by the Cognito tests
+    mutating,
+    params_of,
+    record_calls,
+    stub_cognito,
+)
 
 NAME = "webstack-staging"
 ARGS: dict[str, Any] = {
@@ -26,12 +29,6 @@ ARGS: dict[str, Any] = {
 }
 # moto's UpdateUserPool drops UsernameAttributes (AWS keeps them: they are fixed at creation),
 # so the tests that update a moto pool leave them out.
-
-
-@pytest.fixture
-def cognito(aws_env: None) -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("cognito-idp", region_name=REGION)
 
 
 def run(args: dict[str, Any], capsys: pytest.CaptureFixture[str], **flags: bool) -> dict[str, Any]:

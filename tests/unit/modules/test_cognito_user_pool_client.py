@@ -4,28 +4,22 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from conftest import run_module
-from moto import mock_aws
-from test_cognito_common import REGION, mutating, params_of, record_calls, stub_cognito, without_invocation
+from test_cognito_common import (  # noqa: F401 - pytest fixtures shared by the Cognito tests
+    cognito,
+    mutating,
+    params_of,
+    pool_id,
+    record_calls,
+    stub_cognito,
+    without_invocation,
+)
 
 NAME = "staging-alb"
 CALLBACK = "https://staging.example.com/oauth2/idpresponse"
-
-
-@pytest.fixture
-def cognito(aws_env: None) -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("cognito-idp", region_name=REGION)
-
-
-@pytest.fixture
-def pool_id(cognito: Any) -> str:
-    return cognito.create_user_pool(PoolName="webstack-staging")["UserPool"]["Id"]
 
 
 def alb_client(pool_id: str, **overrides: Any) -> dict[str, Any]:

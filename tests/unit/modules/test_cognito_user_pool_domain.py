@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from conftest import run_module
-from moto import mock_aws
-from test_cognito_common import REGION, mutating, record_calls, stub_cognito
+from test_cognito_common import cognito, mutating, pool_id, record_calls, stub_cognito  # noqa: F401 - pytest fixtures shared by the Cognito tests
 
 PREFIX = "webstack-staging"
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-1111-1111-1111-111111111111"
 OTHER_CERT = "arn:aws:acm:us-east-1:123456789012:certificate/22222222-2222-2222-2222-222222222222"
-
-
-@pytest.fixture
-def cognito(aws_env: None) -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("cognito-idp", region_name=REGION)
-
-
-@pytest.fixture
-def pool_id(cognito: Any) -> str:
-    return cognito.create_user_pool(PoolName="webstack-staging")["UserPool"]["Id"]
 
 
 def run(args: dict[str, Any], capsys: pytest.CaptureFixture[str], **flags: bool) -> dict[str, Any]:
