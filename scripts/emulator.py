@@ -133,6 +133,10 @@ def patch_moto() -> None:
     - DeleteCacheSubnetGroup: not implemented by moto. Here it deletes the
       group, and refuses with CacheSubnetGroupInUse while a replication group
       or cache cluster uses it, as AWS does.
+    - Instance refresh of Auto Scaling groups: see patch_instance_refresh().
+    - AWS's public SSM parameters of the Debian 12 AMIs: see
+      seed_debian_ami_parameters().
+    - Load balancer attributes: see patch_load_balancer_attributes().
     Nothing else of moto is changed; the roles never learn they run against it.
     """
     from moto.core.responses import EmptyResult
@@ -165,6 +169,225 @@ def patch_moto() -> None:
     ElastiCacheBackend.delete_replication_group = delete_replication_group
     ElastiCacheBackend.delete_cache_subnet_group = delete_cache_subnet_group
     ElastiCacheResponse.delete_cache_subnet_group = respond_delete_cache_subnet_group
+    patch_instance_refresh()
+    seed_debian_ami_parameters()
+    patch_load_balancer_attributes()
+
+
+# Refreshes that block another StartInstanceRefresh, as on AWS.
+ACTIVE_REFRESH_STATUSES = ("Pending", "InProgress", "Cancelling")
+
+
+def patch_instance_refresh() -> None:
+    """StartInstanceRefresh, DescribeInstanceRefreshes, CancelInstanceRefresh (moto 5.2.5 has none).
+
+    What it does:
+    - Every instance an Auto Scaling group launches from a launch template
+      reports, in DescribeAutoScalingGroups and DescribeAutoScalingInstances,
+      the template version it was launched from (the group's version, $Latest
+      and $Default resolved at launch). moto itself reports the template's
+      *current default* version for every instance, so a new template version
+      would never, or always, look outdated.
+    - StartInstanceRefresh records a refresh for the group (a new
+      InstanceRefreshId; Strategy, Preferences and DesiredConfiguration kept as
+      sent), reports it Successful at once (PercentageComplete 100,
+      InstancesToUpdate 0, StartTime = EndTime) and marks every instance of
+      the group as running the group's current template version, which is
+      what a finished refresh leaves behind on AWS. It refuses with
+      InstanceRefreshInProgress while a refresh is Pending, InProgress or
+      Cancelling (none ever is here) and with ValidationError for an unknown
+      group.
+    - DescribeInstanceRefreshes lists a group's refreshes, newest first,
+      optionally only the given InstanceRefreshIds (no paging).
+    - CancelInstanceRefresh answers ActiveInstanceRefreshNotFound, as AWS does
+      when no refresh is active: here none ever is.
+
+    What it does not do: replace instances (the instance ids, AMIs, types and
+    launch times stay as they were; nothing is terminated or launched), wait
+    for warm-up or health checks, honour MinHealthyPercentage, SkipMatching,
+    checkpoints, DesiredConfiguration or auto-rollback, or ever report
+    Pending, InProgress, Cancelling, Cancelled, Failed or RollbackSuccessful.
+    Code that waits for a refresh sees it finish on the first poll.
+    """
+    import uuid
+    from datetime import UTC, datetime
+
+    from moto.autoscaling.exceptions import AutoscalingClientError, ValidationError
+    from moto.autoscaling.models import AutoScalingBackend, InstanceState
+    from moto.autoscaling.responses import AutoScalingResponse
+    from moto.core.responses import ActionResult
+
+    class InstanceRefreshInProgress(AutoscalingClientError):
+        code = "InstanceRefreshInProgress"
+
+    class ActiveInstanceRefreshNotFound(AutoscalingClientError):
+        code = "ActiveInstanceRefreshNotFound"
+
+    def current_version(group: Any) -> int | None:
+        """The number of the template version the group launches now, None without a template."""
+        template = getattr(group, "ec2_launch_template", None)
+        if template is None:
+            return None
+        return template.get_version(group.launch_template_version).number
+
+    moto_instance_state_init = InstanceState.__init__
+
+    def instance_state_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        moto_instance_state_init(self, *args, **kwargs)
+        self.launch_template_version_number = current_version(self.auto_scaling_group)
+
+    def instance_launch_template(self: Any) -> dict[str, Any] | None:
+        template = getattr(self.auto_scaling_group, "ec2_launch_template", None)
+        if template is None:
+            return None
+        version = getattr(self, "launch_template_version_number", None) or template.default_version_number
+        return {"LaunchTemplateId": template.id, "LaunchTemplateName": template.name, "Version": str(version)}
+
+    def refreshes(backend: Any, group_name: str) -> list[dict[str, Any]]:
+        if group_name not in backend.autoscaling_groups:
+            raise ValidationError(f"AutoScalingGroup name not found - AutoScalingGroup {group_name} not found")
+        return backend.__dict__.setdefault("instance_refreshes", {}).setdefault(group_name, [])
+
+    def start_instance_refresh(self: Any, group_name: str, request: dict[str, Any]) -> str:
+        history = refreshes(self, group_name)
+        active = next((r for r in history if r["Status"] in ACTIVE_REFRESH_STATUSES), None)
+        if active:
+            raise InstanceRefreshInProgress(
+                f"An Instance Refresh is already in progress and blocks the execution of this Instance Refresh. "
+                f"{active['InstanceRefreshId']}"
+            )
+        group = self.autoscaling_groups[group_name]
+        version = current_version(group)
+        for state in group.instance_states:
+            state.launch_template_version_number = version
+        now = datetime.now(UTC)
+        refresh = {
+            "InstanceRefreshId": str(uuid.uuid4()),
+            "AutoScalingGroupName": group_name,
+            "Strategy": request.get("Strategy") or "Rolling",
+            "Status": "Successful",
+            "StatusReason": "Emulated: reported finished at once; no instance was replaced.",
+            "StartTime": now,
+            "EndTime": now,
+            "PercentageComplete": 100,
+            "InstancesToUpdate": 0,
+            "Preferences": request.get("Preferences") or {},
+        }
+        if request.get("DesiredConfiguration"):
+            refresh["DesiredConfiguration"] = request["DesiredConfiguration"]
+        history.insert(0, refresh)
+        return refresh["InstanceRefreshId"]
+
+    def respond_start_instance_refresh(self: Any) -> ActionResult:
+        params = self._get_params()
+        refresh_id = self.autoscaling_backend.start_instance_refresh(params.get("AutoScalingGroupName"), params)
+        return ActionResult({"InstanceRefreshId": refresh_id})
+
+    def respond_describe_instance_refreshes(self: Any) -> ActionResult:
+        history = refreshes(self.autoscaling_backend, self._get_param("AutoScalingGroupName"))
+        wanted = self._get_param("InstanceRefreshIds") or []
+        found = [r for r in history if not wanted or r["InstanceRefreshId"] in wanted]
+        return ActionResult({"InstanceRefreshes": found})
+
+    def respond_cancel_instance_refresh(self: Any) -> ActionResult:
+        # Every refresh here is finished when it is reported, so none can be cancelled.
+        group_name = self._get_param("AutoScalingGroupName")
+        refreshes(self.autoscaling_backend, group_name)  # an unknown group is a ValidationError
+        raise ActiveInstanceRefreshNotFound(f"No in progress or pending Instance Refresh found for {group_name}")
+
+    InstanceState.__init__ = instance_state_init
+    InstanceState.launch_template = property(instance_launch_template)
+    AutoScalingBackend.start_instance_refresh = start_instance_refresh
+    AutoScalingResponse.start_instance_refresh = respond_start_instance_refresh
+    AutoScalingResponse.describe_instance_refreshes = respond_describe_instance_refreshes
+    AutoScalingResponse.cancel_instance_refresh = respond_cancel_instance_refresh
+
+
+# AWS's public parameters naming the latest Debian 12 AMIs (Debian publishes
+# them under the codename and the version number). moto has no Debian image:
+# they point at AMIs moto loads in every region (Amazon Linux 2 x86_64 and
+# Amazon Linux 2022 arm64), so a launch template built from them works here.
+DEBIAN_AMI_PARAMETERS = {
+    "/aws/service/debian/release/bookworm/latest/amd64": "ami-04681a1dbd79675a5",
+    "/aws/service/debian/release/bookworm/latest/arm64": "ami-0e9271c829888680e",
+    "/aws/service/debian/release/12/latest/amd64": "ami-04681a1dbd79675a5",
+    "/aws/service/debian/release/12/latest/arm64": "ami-0e9271c829888680e",
+}
+
+
+def seed_debian_ami_parameters() -> None:
+    """Answer GetParameter(s) and GetParametersByPath for DEBIAN_AMI_PARAMETERS, in every account and region.
+
+    moto refuses PutParameter on names under /aws/ and loads AWS's public
+    parameters lazily (Amazon Linux AMIs, regions, services) the first time a
+    name under their prefix is asked for; the Debian ones join that mechanism:
+    the first request for a name under /aws/service/debian adds them, version
+    1, type String, data type aws:ec2:image. Nothing else of SSM changes.
+    """
+    from collections import defaultdict
+
+    from moto.core.utils import utcnow
+    from moto.ssm.models import Parameter, ParameterDict
+
+    moto_check_loading_status = ParameterDict._check_loading_status
+
+    def check_loading_status(self: Any, key: str) -> None:
+        moto_check_loading_status(self, key)
+        if str(key or "").startswith("/aws/service/debian") and not getattr(self, "debian_amis_loaded", False):
+            self.debian_amis_loaded = True
+            for name, ami_id in DEBIAN_AMI_PARAMETERS.items():
+                # The plain dict's item: ParameterDict.__getitem__ would come back here.
+                defaultdict.__getitem__(self, name).append(
+                    Parameter(
+                        account_id=self.account_id,
+                        name=name,
+                        value=ami_id,
+                        parameter_type="String",
+                        description=None,
+                        allowed_pattern=None,
+                        keyid=None,
+                        last_modified_date=utcnow(),
+                        version=1,
+                        data_type="aws:ec2:image",
+                    )
+                )
+
+    ParameterDict._check_loading_status = check_loading_status
+
+
+# What DescribeLoadBalancerAttributes reports for a new ALB on AWS, where moto
+# reports only five keys (the collection's elb_application_lb reads the others).
+ALB_DEFAULT_ATTRIBUTES = {
+    "idle_timeout.timeout_seconds": "60",
+    "routing.http.desync_mitigation_mode": "defensive",
+    "routing.http.drop_invalid_header_fields.enabled": "false",
+    "routing.http.preserve_host_header.enabled": "false",
+    "routing.http.x_amzn_tls_version_and_cipher_suite.enabled": "false",
+    "routing.http.xff_client_port.enabled": "false",
+    "routing.http.xff_header_processing.mode": "append",
+    "routing.http2.enabled": "true",
+    "waf.fail_open.enabled": "false",
+}
+
+
+def patch_load_balancer_attributes() -> None:
+    """A new application load balancer starts with AWS's attribute defaults.
+
+    moto 5.2.5 answers DescribeLoadBalancerAttributes with only the attributes
+    set so far; AWS lists every attribute with its default. Network load
+    balancers and what moto already sets are left alone.
+    """
+    from moto.elbv2.models import FakeLoadBalancer
+
+    moto_init = FakeLoadBalancer.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        moto_init(self, *args, **kwargs)
+        if self.type == "application":
+            for key, value in ALB_DEFAULT_ATTRIBUTES.items():
+                self.attrs.setdefault(key, value)
+
+    FakeLoadBalancer.__init__ = init
 
 
 def serve(port: int) -> None:

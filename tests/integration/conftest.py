@@ -32,7 +32,8 @@ sys.path.insert(0, str(EMULATOR.parent))
 from emulator import endpoint_env  # noqa: E402 - the project's script, not a package
 
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
-READ_ONLY = re.compile(r"^(Describe|Get|List)")
+# Query APIs by name; REST APIs (Route53, S3) by HTTP method.
+READ_ONLY = re.compile(r"^(Describe|Get|List|GET |HEAD )")
 UNSET = object()
 
 

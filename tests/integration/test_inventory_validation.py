@@ -6,10 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from .conftest import UNSET, Emulator, make_inventory, run_playbook
+from .conftest import ROOT, UNSET, Emulator, make_inventory, run_playbook
 
 pytestmark = pytest.mark.integration
+
+# The shared edge's sites, as inventories/shared/edge.yml sets them.
+SITES = yaml.safe_load((ROOT / "inventories" / "shared" / "edge.yml").read_text())["webstack_edge_sites"]
 
 # (id, inventory, changes, text the failure must contain)
 BAD_VALUES: list[tuple[str, str, dict[str, Any], list[str]]] = [
@@ -134,6 +138,58 @@ BAD_VALUES: list[tuple[str, str, dict[str, Any], list[str]]] = [
     ),
     ("bad-instance-class", "staging", {"data_mysql_instance_class": "t3.micro"}, ["data_mysql_instance_class"]),
     ("bad-backup-window", "staging", {"data_mysql_backup_window": "3am"}, ["data_mysql_backup_window", "3am"]),
+    (
+        "host-outside-the-zone",
+        "staging",
+        {"webstack_edge_sites": {**SITES, "staging": {"hosts": ["staging.example.org"], "rule_priority": 200}}},
+        ["webstack_edge_sites.staging.hosts", "staging.example.org is outside the zone example.com"],
+    ),
+    (
+        "same-rule-priority-in-both-environments",
+        "prod",
+        {"webstack_edge_sites": {**SITES, "staging": {"hosts": ["staging.example.com"], "rule_priority": 100}}},
+        ["webstack_edge_sites.staging.rule_priority", "100 is also the priority of prod"],
+    ),
+    (
+        "cognito-without-a-callback-host",
+        "staging",
+        {"webstack_edge_sites": {**SITES, "staging": {"hosts": [], "rule_priority": 200}}},
+        ["identity_cognito_enabled", "no callback host"],
+    ),
+    (
+        "unknown-managed-rule-group",
+        "prod",
+        {"webstack_edge_waf_managed_rule_groups": [{"name": "AWSManagedRulesCommonRuleSet"}, {"name": "AWSBestRules"}]},
+        ["webstack_edge_waf_managed_rule_groups[1]", "'AWSBestRules' is not an AWS managed rule group"],
+    ),
+    (
+        "rate-limit-below-the-minimum",
+        "staging",
+        {"webstack_edge_waf_rate_limit": 5},
+        ["webstack_edge_waf_rate_limit", "5 is outside what AWS accepts", "10 to 2000000000"],
+    ),
+    (
+        "tls-policy-below-1-2",
+        "prod",
+        {"webstack_edge_tls_policy": "ELBSecurityPolicy-2016-08"},
+        ["webstack_edge_tls_policy", "ELBSecurityPolicy-2016-08", "not a TLS 1.2+ ELB policy"],
+    ),
+    (
+        "bad-cognito-domain-prefix",
+        "staging",
+        {"identity_domain_prefix": "aws-login"},
+        ["identity_domain_prefix", "aws-login", "not a valid Cognito domain prefix"],
+    ),
+    (
+        "oidc-provider-without-secret",
+        "staging",
+        {
+            "identity_providers": [
+                {"name": "corp", "type": "OIDC", "issuer": "https://idp.example.com", "client_id": "x"}
+            ]
+        },
+        ["identity_providers[0] (corp)", "missing client_secret_name"],
+    ),
 ]
 
 
