@@ -314,4 +314,10 @@ report fixtures "$WORK/fixtures.json" "$WORK/policies" || status=1
 "$VENV/bin/python" scripts/check_iam_policies.py || status=1
 "$VENV/bin/python" scripts/check_iam_policies.py --fixtures policies/fixtures || status=1
 
+# The WAF in front of every internet-facing ALB: checkov cannot relate the ALB
+# task to the association task. scripts/check_edge_waf.py checks roles/ and
+# playbooks/, then proves on policies/fixtures/waf/ that it fires. PyYAML only.
+"$VENV/bin/python" scripts/check_edge_waf.py || status=1
+"$VENV/bin/python" scripts/check_edge_waf.py --fixtures policies/fixtures/waf || status=1
+
 exit "$status"

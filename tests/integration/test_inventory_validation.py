@@ -45,7 +45,7 @@ BAD_VALUES: list[tuple[str, str, dict[str, Any], list[str]]] = [
     (
         "malformed-cidr",
         "staging",
-        {"network_app_subnets": {"us-east-1a": "10.20.300.0/22"}},
+        {"network_app_subnets": {"us-east-1a": "10.20.300.0/22", "us-east-1b": "10.20.68.0/22"}},
         ["network_app_subnets[us-east-1a]", "10.20.300.0/22", "not an IPv4 network"],
     ),
     (
@@ -57,7 +57,7 @@ BAD_VALUES: list[tuple[str, str, dict[str, Any], list[str]]] = [
     (
         "cidr-outside-vpc",
         "staging",
-        {"network_app_subnets": {"us-east-1a": "10.99.0.0/22"}},
+        {"network_app_subnets": {"us-east-1a": "10.99.0.0/22", "us-east-1b": "10.20.68.0/22"}},
         ["network_app_subnets[us-east-1a]", "outside the VPC CIDR 10.20.0.0/16"],
     ),
     ("vpc-too-large", "staging", {"webstack_edge_vpc_cidr": "10.0.0.0/8"}, ["webstack_edge_vpc_cidr", "/16 to /28"]),
@@ -86,7 +86,13 @@ BAD_VALUES: list[tuple[str, str, dict[str, Any], list[str]]] = [
         "app-subnets-not-matching-azs",
         "prod",
         {"network_app_subnets": {"us-east-1a": "10.20.16.0/22"}},
-        ["network_app_subnets", "exactly the AZs of webstack_azs"],
+        ["network_app_subnets", "must include every AZ of webstack_azs", "at least two AZs"],
+    ),
+    (
+        "internal-alb-in-one-az",
+        "staging",
+        {"network_app_subnets": {"us-east-1a": "10.20.64.0/22"}},
+        ["network_app_subnets", "the internal ALB needs two"],
     ),
     (
         "data-subnets-in-one-az",

@@ -1,0 +1,300 @@
+"""The edge and identity layers, deployed for both environments and checked as the emulator reports them.
+
+The tests run in file order and share one emulator: prod, then staging, the
+shared ALB with its certificate, WAF and records, each environment's host
+rule, reruns, then staging's teardown and the refused edge teardown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from .conftest import ROOT, Emulator, make_inventory, mutating, run_playbook, tags
+
+pytestmark = pytest.mark.integration
+
+EDGE = yaml.safe_load((ROOT / "inventories" / "shared" / "edge.yml").read_text())
+SITES = EDGE["webstack_edge_sites"]
+DOMAIN = EDGE["webstack_edge_domain"]
+ALB = "webstack-edge-alb"
+MANAGED_GROUPS = [group["name"] for group in EDGE["webstack_edge_waf_managed_rule_groups"]]
+OIDC_SECRET = "oidc-client-secret-7f3a9c"  # noqa: S105 -- a test value, stored in the emulator's Secrets Manager
+SAML_METADATA = """<?xml version="1.0"?>
+<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com/saml">
+  <IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+      Location="https://idp.example.com/saml/sso"/>
+  </IDPSSODescriptor>
+</EntityDescriptor>
+"""
+
+
+@pytest.fixture(scope="module")
+def fresh(emulator: Emulator) -> Emulator:
+    emulator.reset()
+    return emulator
+
+
+@pytest.fixture(scope="module")
+def elbv2(fresh: Emulator) -> Any:
+    return fresh.client("elbv2")
+
+
+@pytest.fixture(scope="module")
+def inventories(fresh: Emulator, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """prod as shipped; staging with a corporate SAML and an OIDC provider whose secret is in Secrets Manager."""
+    folder = tmp_path_factory.mktemp("staging-idp")
+    metadata = folder / "corp-saml.xml"
+    metadata.write_text(SAML_METADATA)
+    fresh.client("secretsmanager").create_secret(Name="webstack-staging/idp/corp-oidc", SecretString=OIDC_SECRET)
+    providers = [
+        {"name": "corp-saml", "type": "SAML", "metadata_file": str(metadata), "attribute_mapping": {"email": "mail"}},
+        {
+            "name": "corp-oidc",
+            "type": "OIDC",
+            "issuer": "https://idp.example.com",
+            "client_id": "webstack-staging",
+            "client_secret_name": "webstack-staging/idp/corp-oidc",
+        },
+    ]
+    return {"prod": "inventories/prod", "staging": make_inventory(folder, "staging", {"identity_providers": providers})}
+
+
+def alb(elbv2: Any) -> dict[str, Any]:
+    return elbv2.describe_load_balancers(Names=[ALB])["LoadBalancers"][0]
+
+
+def listener(elbv2: Any, protocol: str) -> dict[str, Any]:
+    listeners = elbv2.describe_listeners(LoadBalancerArn=alb(elbv2)["LoadBalancerArn"])["Listeners"]
+    return next(item for item in listeners if item["Protocol"] == protocol)
+
+
+def host_rule(elbv2: Any, env: str) -> dict[str, Any] | None:
+    rules = elbv2.describe_rules(ListenerArn=listener(elbv2, "HTTPS")["ListenerArn"])["Rules"]
+    return next((rule for rule in rules if rule["Priority"] == str(SITES[env]["rule_priority"])), None)
+
+
+def target_group_arn(elbv2: Any, name: str) -> str:
+    return elbv2.describe_target_groups(Names=[name])["TargetGroups"][0]["TargetGroupArn"]
+
+
+def user_pool(fresh: Emulator, name: str) -> dict[str, Any] | None:
+    pools = fresh.client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]
+    return next((pool for pool in pools if pool["Name"] == name), None)
+
+
+@pytest.mark.parametrize("inventory", ["prod", "staging"])
+def test_provision(fresh: Emulator, inventories: dict[str, Any], inventory: str) -> None:
+    run = run_playbook(fresh, inventories[inventory], "provision.yml", "--diff")
+    assert run.returncode == 0, run.output[-5000:]
+    assert OIDC_SECRET not in run.output
+
+
+def test_alb_is_internet_facing_in_the_public_subnets_and_protected(fresh: Emulator, elbv2: Any) -> None:
+    balancer = alb(elbv2)
+    subnets = fresh.client("ec2").describe_subnets(
+        SubnetIds=[zone["SubnetId"] for zone in balancer["AvailabilityZones"]]
+    )
+    attributes = {
+        item["Key"]: item["Value"]
+        for item in elbv2.describe_load_balancer_attributes(LoadBalancerArn=balancer["LoadBalancerArn"])["Attributes"]
+    }
+
+    assert balancer["Scheme"] == "internet-facing"
+    assert sorted(tags(subnet)["Tier"] for subnet in subnets["Subnets"]) == ["public", "public"]
+    assert attributes["deletion_protection.enabled"] == "true"
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+
+
+def test_alb_security_group_allows_https_out_for_cognito(fresh: Emulator, elbv2: Any) -> None:
+    group_id = alb(elbv2)["SecurityGroups"][0]
+    group = fresh.client("ec2").describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+    egress = {(rule["FromPort"], rule["IpRanges"][0]["CidrIp"]) for rule in group["IpPermissionsEgress"]}
+    ingress = {(rule["FromPort"], rule["IpRanges"][0]["CidrIp"]) for rule in group["IpPermissions"]}
+
+    assert (443, "0.0.0.0/0") in egress
+    assert ingress == {(80, "0.0.0.0/0"), (443, "0.0.0.0/0")}
+
+
+def test_http_listener_only_redirects_to_https(elbv2: Any) -> None:
+    http = listener(elbv2, "HTTP")
+
+    assert [action["Type"] for action in http["DefaultActions"]] == ["redirect"]
+    redirect = http["DefaultActions"][0]["RedirectConfig"]
+    assert (redirect["Protocol"], redirect["Port"], redirect["StatusCode"]) == ("HTTPS", "443", "HTTP_301")
+    rules = elbv2.describe_rules(ListenerArn=http["ListenerArn"])["Rules"]
+    assert [rule["IsDefault"] for rule in rules] == [True]
+
+
+def test_https_listener_serves_the_issued_certificate_with_tls_1_2_and_a_404_default(
+    fresh: Emulator, elbv2: Any
+) -> None:
+    https = listener(elbv2, "HTTPS")
+    certificate = fresh.client("acm").describe_certificate(CertificateArn=https["Certificates"][0]["CertificateArn"])
+
+    assert https["SslPolicy"] == EDGE["webstack_edge_tls_policy"]
+    assert certificate["Certificate"]["Status"] == "ISSUED"
+    hosts = sorted({host for site in SITES.values() for host in site["hosts"]})
+    assert sorted(certificate["Certificate"]["SubjectAlternativeNames"]) == hosts
+    assert https["DefaultActions"][0]["Type"] == "fixed-response"
+    assert https["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "404"
+
+
+def test_staging_rule_authenticates_through_its_pool_client_and_domain_then_forwards(
+    fresh: Emulator, elbv2: Any
+) -> None:
+    cognito = fresh.client("cognito-idp")
+    pool = user_pool(fresh, "webstack-staging-users")
+    assert pool is not None
+    clients = cognito.list_user_pool_clients(UserPoolId=pool["Id"], MaxResults=60)["UserPoolClients"]
+    client = cognito.describe_user_pool_client(UserPoolId=pool["Id"], ClientId=clients[0]["ClientId"])["UserPoolClient"]
+    rule = host_rule(elbv2, "staging")
+    assert rule is not None
+
+    assert rule["Conditions"][0]["HostHeaderConfig"]["Values"] == SITES["staging"]["hosts"]
+    authenticate, forward = sorted(rule["Actions"], key=lambda action: action["Order"])
+    config = authenticate["AuthenticateCognitoConfig"]
+    assert authenticate["Type"] == "authenticate-cognito"
+    assert config["UserPoolArn"] == cognito.describe_user_pool(UserPoolId=pool["Id"])["UserPool"]["Arn"]
+    assert config["UserPoolClientId"] == client["ClientId"]
+    domain = cognito.describe_user_pool_domain(Domain=config["UserPoolDomain"])["DomainDescription"]
+    assert domain["UserPoolId"] == pool["Id"]
+    assert forward["Type"] == "forward"
+    assert forward["TargetGroupArn"] == target_group_arn(elbv2, "webstack-staging-frontend")
+    assert client["AllowedOAuthFlows"] == ["code"]
+    assert client["CallbackURLs"] == [f"https://{host}/oauth2/idpresponse" for host in SITES["staging"]["hosts"]]
+    assert client.get("ClientSecret"), "the ALB needs a client with a secret"
+
+
+def test_prod_rule_forwards_without_signing_in(fresh: Emulator, elbv2: Any) -> None:
+    rule = host_rule(elbv2, "prod")
+    assert rule is not None
+
+    assert sorted(rule["Conditions"][0]["HostHeaderConfig"]["Values"]) == sorted(SITES["prod"]["hosts"])
+    assert [action["Type"] for action in rule["Actions"]] == ["forward"]
+    assert rule["Actions"][0]["TargetGroupArn"] == target_group_arn(elbv2, "webstack-prod-frontend")
+    assert user_pool(fresh, "webstack-prod-users") is None
+
+
+def test_staging_signs_in_through_the_corporate_saml_and_oidc_providers(fresh: Emulator) -> None:
+    cognito = fresh.client("cognito-idp")
+    pool = user_pool(fresh, "webstack-staging-users")
+    assert pool is not None
+    providers = {
+        item["ProviderName"]: item["ProviderType"]
+        for item in cognito.list_identity_providers(UserPoolId=pool["Id"], MaxResults=60)["Providers"]
+    }
+    oidc = cognito.describe_identity_provider(UserPoolId=pool["Id"], ProviderName="corp-oidc")["IdentityProvider"]
+    client_id = cognito.list_user_pool_clients(UserPoolId=pool["Id"], MaxResults=60)["UserPoolClients"][0]["ClientId"]
+    client = cognito.describe_user_pool_client(UserPoolId=pool["Id"], ClientId=client_id)["UserPoolClient"]
+
+    assert providers == {"corp-saml": "SAML", "corp-oidc": "OIDC"}
+    assert oidc["ProviderDetails"]["client_secret"] == OIDC_SECRET
+    assert oidc["ProviderDetails"]["oidc_issuer"] == "https://idp.example.com"
+    assert sorted(client["SupportedIdentityProviders"]) == ["COGNITO", "corp-oidc", "corp-saml"]
+
+
+@pytest.mark.parametrize(("env", "environment"), [("prod", "Production"), ("staging", "Non-Production")])
+def test_frontend_target_groups_check_healthz_and_carry_their_environment(
+    elbv2: Any, env: str, environment: str
+) -> None:
+    group = elbv2.describe_target_groups(Names=[f"webstack-{env}-frontend"])["TargetGroups"][0]
+    group_tags = elbv2.describe_tags(ResourceArns=[group["TargetGroupArn"]])["TagDescriptions"][0]["Tags"]
+
+    assert group["HealthCheckPath"] == "/healthz"
+    assert {tag["Key"]: tag["Value"] for tag in group_tags}["Environment"] == environment
+
+
+def test_web_acl_with_managed_groups_and_rate_limit_protects_the_alb_and_logs_redacted(
+    fresh: Emulator, elbv2: Any
+) -> None:
+    wafv2 = fresh.client("wafv2")
+    acl = wafv2.get_web_acl_for_resource(ResourceArn=alb(elbv2)["LoadBalancerArn"])["WebACL"]
+    statements = [rule["Statement"] for rule in acl["Rules"]]
+    managed = [item["ManagedRuleGroupStatement"]["Name"] for item in statements if "ManagedRuleGroupStatement" in item]
+    rate = [item["RateBasedStatement"] for item in statements if "RateBasedStatement" in item]
+    logging = wafv2.get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]
+    log_group = fresh.client("logs").describe_log_groups(logGroupNamePrefix="aws-waf-logs-")["logGroups"][0]
+
+    assert "Allow" in acl["DefaultAction"]
+    assert managed == MANAGED_GROUPS
+    assert [item["Limit"] for item in rate] == [EDGE["webstack_edge_waf_rate_limit"]]
+    assert logging["LogDestinationConfigs"] == [log_group["arn"].removesuffix(":*")]
+    assert log_group["logGroupName"] == "aws-waf-logs-webstack-edge"
+    assert log_group["retentionInDays"] == EDGE["webstack_edge_waf_log_retention_days"]
+    redacted = [field["SingleHeader"]["Name"] for field in logging["RedactedFields"]]
+    assert "authorization" in redacted
+
+
+def test_hosts_alias_the_alb(fresh: Emulator, elbv2: Any) -> None:
+    route53 = fresh.client("route53")
+    zone = route53.list_hosted_zones_by_name(DNSName=DOMAIN)["HostedZones"][0]
+    records = route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
+    aliases = {(record["Name"], record["Type"]): record["AliasTarget"] for record in records if "AliasTarget" in record}
+    dns_name = alb(elbv2)["DNSName"]
+
+    for host in [host for site in SITES.values() for host in site["hosts"]]:
+        for kind in ("A", "AAAA"):
+            assert aliases[(f"{host}.", kind)]["DNSName"].rstrip(".") == dns_name
+
+
+@pytest.mark.parametrize("inventory", ["prod", "staging"])
+def test_second_run_changes_nothing(fresh: Emulator, inventories: dict[str, Any], inventory: str) -> None:
+    mark = fresh.mark()
+
+    run = run_playbook(fresh, inventories[inventory], "provision.yml")
+
+    assert run.returncode == 0, run.output[-5000:]
+    assert run.changed == 0, run.output[-5000:]
+    assert mutating(fresh.since(mark)) == []
+
+
+def test_edge_teardown_is_refused_while_an_environment_remains(fresh: Emulator, elbv2: Any) -> None:
+    mark = fresh.mark()
+
+    run = run_playbook(fresh, "inventories/staging", "teardown.yml", "-e", "teardown_edge=true")
+
+    assert run.returncode != 0
+    assert "still used by" in " ".join(run.output.split())
+    assert mutating(fresh.since(mark)) == []
+    assert host_rule(elbv2, "staging") is not None
+
+
+def test_staging_teardown_removes_its_entry_and_cognito_but_not_the_alb_or_prod(
+    fresh: Emulator, elbv2: Any, inventories: dict[str, Any]
+) -> None:
+    run = run_playbook(fresh, inventories["staging"], "teardown.yml")
+
+    assert run.returncode == 0, run.output[-5000:]
+    assert host_rule(elbv2, "staging") is None
+    assert host_rule(elbv2, "prod") is not None
+    names = [group["TargetGroupName"] for group in elbv2.describe_target_groups()["TargetGroups"]]
+    assert "webstack-staging-frontend" not in names
+    assert "webstack-prod-frontend" in names
+    assert user_pool(fresh, "webstack-staging-users") is None
+    route53 = fresh.client("route53")
+    zone = route53.list_hosted_zones_by_name(DNSName=DOMAIN)["HostedZones"][0]
+    records = {
+        record["Name"] for record in route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
+    }
+    assert f"{SITES['staging']['hosts'][0]}." not in records
+    assert f"{SITES['prod']['hosts'][0]}." in records
+
+
+def test_last_teardown_with_the_edge_removes_the_shared_alb_waf_certificate_and_zone(
+    fresh: Emulator, elbv2: Any
+) -> None:
+    run = run_playbook(
+        fresh, "inventories/prod", "teardown.yml", "-e", "confirm_teardown=webstack-prod", "-e", "teardown_edge=true"
+    )
+
+    assert run.returncode == 0, run.output[-5000:]
+    assert [item["LoadBalancerName"] for item in elbv2.describe_load_balancers()["LoadBalancers"]] == []
+    assert fresh.client("wafv2").list_web_acls(Scope="REGIONAL")["WebACLs"] == []
+    assert fresh.client("wafv2").list_ip_sets(Scope="REGIONAL")["IPSets"] == []
+    assert fresh.client("acm").list_certificates()["CertificateSummaryList"] == []
+    assert fresh.client("route53").list_hosted_zones()["HostedZones"] == []
+    assert fresh.client("logs").describe_log_groups(logGroupNamePrefix="aws-waf-logs-")["logGroups"] == []
