@@ -137,6 +137,8 @@ def patch_moto() -> None:
     - AWS's public SSM parameters of the Debian 12 AMIs: see
       seed_debian_ami_parameters().
     - Load balancer attributes: see patch_load_balancer_attributes().
+    - Launch template versions (UserData of a new version, version numbers,
+      DeleteLaunchTemplateVersions): see patch_launch_templates().
     Nothing else of moto is changed; the roles never learn they run against it.
     """
     from moto.core.responses import EmptyResult
@@ -172,6 +174,7 @@ def patch_moto() -> None:
     patch_instance_refresh()
     seed_debian_ami_parameters()
     patch_load_balancer_attributes()
+    patch_launch_templates()
 
 
 # Refreshes that block another StartInstanceRefresh, as on AWS.
@@ -388,6 +391,163 @@ def patch_load_balancer_attributes() -> None:
                 self.attrs.setdefault(key, value)
 
     FakeLoadBalancer.__init__ = init
+
+
+# What AWS answers for a version DeleteLaunchTemplateVersions cannot find.
+VERSION_NOT_FOUND = {
+    "Code": "launchTemplateVersionDoesNotExist",
+    "Message": "The launch template version does not exist.",
+}
+
+
+def patch_launch_templates() -> None:
+    """Launch template versions kept as AWS keeps them, and DeleteLaunchTemplateVersions (moto 5.2.5 has none).
+
+    - CreateLaunchTemplateVersion decodes UserData as CreateLaunchTemplate
+      does (moto.ec2.utils.parse_user_data). moto keeps a new version's
+      UserData as sent, and an Auto Scaling group launching from such a
+      version then fails with HTTP 500.
+    - Version numbers are never reused, as on AWS: a new version takes the
+      highest number the template ever had plus one, and a version is found by
+      its number (moto finds it by its position in a list, and numbers it by
+      the list's length, which deleting a version would break).
+      DescribeLaunchTemplateVersions with MinVersion/MaxVersion selects by
+      number too.
+    - DeleteLaunchTemplateVersions (LaunchTemplateId or LaunchTemplateName,
+      not both; up to 200 version numbers): deletes the versions found,
+      reports each in SuccessfullyDeletedLaunchTemplateVersions, and each
+      number the template lacks in UnsuccessfullyDeletedLaunchTemplateVersions
+      (ResponseError launchTemplateVersionDoesNotExist). A request naming the
+      default version is refused whole with InvalidParameterValue and deletes
+      nothing. An unknown template is moto's usual not-found error.
+    - DeleteLaunchTemplate removes the template with all its versions (moto
+      already does) and also its tags, which moto kept in DescribeTags.
+    """
+    from moto.core.responses import ActionResult
+    from moto.ec2.exceptions import (
+        InvalidLaunchTemplateVersionNotFound,
+        InvalidParameterCombination,
+        InvalidParameterValue,
+        MissingParameterError,
+    )
+    from moto.ec2.models.launch_templates import LaunchTemplate, LaunchTemplateBackend, LaunchTemplateVersion
+    from moto.ec2.responses.launch_templates import LaunchTemplates
+    from moto.ec2.utils import parse_user_data
+
+    def create_version(self: Any, data: dict[str, Any], description: str) -> Any:
+        if isinstance(data.get("UserData"), str | bytes):
+            data["UserData"] = parse_user_data(data["UserData"])
+        number = getattr(self, "highest_version_number", len(self.versions)) + 1
+        self.highest_version_number = number
+        version = LaunchTemplateVersion(self, number, data, description)
+        self.versions.append(version)
+        return version
+
+    def get_version(self: Any, num: Any) -> Any:
+        if str(num).lower() == "$latest":
+            return self.versions[-1]
+        if str(num).lower() == "$default":
+            return self.default_version()
+        for version in self.versions:
+            if str(version.number) == str(num).strip():
+                return version
+        raise InvalidLaunchTemplateVersionNotFound(template_id=self.id, version=num)
+
+    def default_version(self: Any) -> Any:
+        return self.get_version(self.default_version_number)
+
+    moto_describe_versions = LaunchTemplateBackend.describe_launch_template_versions
+
+    def describe_launch_template_versions(
+        self: Any,
+        template_name: str,
+        template_id: str,
+        versions: list[str],
+        min_version: int,
+        max_version: int,
+        max_results: int,
+    ) -> list[tuple[Any, Any]]:
+        if versions or not (min_version or max_version) or not (template_name or template_id):
+            return moto_describe_versions(
+                self, template_name, template_id, versions, min_version, max_version, max_results
+            )
+        if template_name:
+            template = self.get_launch_template_by_name(template_name)
+        else:
+            template = self.get_launch_template(template_id)
+        found = [
+            (template, version)
+            for version in template.versions
+            if (not min_version or version.number >= min_version) and (not max_version or version.number <= max_version)
+        ]
+        return found[:max_results]
+
+    def template_for(backend: Any, name: str | None, template_id: str | None) -> Any:
+        if name and template_id:
+            raise InvalidParameterCombination(
+                "Either provide launch template ID or launch template name, but not both."
+            )
+        if name:
+            return backend.get_launch_template_by_name(name)
+        if template_id:
+            return backend.get_launch_template(template_id)
+        raise MissingParameterError("launch template ID or launch template name")
+
+    def delete_launch_template_versions(
+        self: Any, name: str | None, template_id: str | None, versions: list[str]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        template = template_for(self, name, template_id)
+        if not versions:
+            raise MissingParameterError("LaunchTemplateVersion")
+        if len(versions) > 200:
+            raise InvalidParameterValue("You can specify up to 200 launch template version numbers.")
+        try:
+            numbers = [int(str(v).strip()) for v in versions]
+        except ValueError:
+            raise InvalidParameterValue(f"Invalid launch template version numbers: {', '.join(versions)}.") from None
+        if template.default_version_number in numbers:
+            raise InvalidParameterValue(
+                "The default version cannot be deleted. Either specify another version as default "
+                "or delete the launch template."
+            )
+        deleted, missing = [], []
+        for number in numbers:
+            item = {"LaunchTemplateId": template.id, "LaunchTemplateName": template.name, "VersionNumber": number}
+            version = next((v for v in template.versions if v.number == number), None)
+            if version is None:
+                missing.append({**item, "ResponseError": dict(VERSION_NOT_FOUND)})
+            else:
+                template.versions.remove(version)
+                deleted.append(item)
+        return deleted, missing
+
+    def respond_delete_launch_template_versions(self: Any) -> ActionResult:
+        name = self._get_param("LaunchTemplateName")
+        template_id = self._get_param("LaunchTemplateId")
+        versions = self._get_param("Versions", [])
+        self.error_on_dryrun()
+        deleted, missing = self.ec2_backend.delete_launch_template_versions(name, template_id, versions)
+        return ActionResult(
+            {
+                "SuccessfullyDeletedLaunchTemplateVersions": deleted,
+                "UnsuccessfullyDeletedLaunchTemplateVersions": missing,
+            }
+        )
+
+    moto_delete_launch_template = LaunchTemplateBackend.delete_launch_template
+
+    def delete_launch_template(self: Any, name: str, tid: str | None) -> Any:
+        template = moto_delete_launch_template(self, name, tid)
+        self.tags.pop(template.id, None)
+        return template
+
+    LaunchTemplate.create_version = create_version
+    LaunchTemplate.get_version = get_version
+    LaunchTemplate.default_version = default_version
+    LaunchTemplateBackend.describe_launch_template_versions = describe_launch_template_versions
+    LaunchTemplateBackend.delete_launch_template_versions = delete_launch_template_versions
+    LaunchTemplateBackend.delete_launch_template = delete_launch_template
+    LaunchTemplates.delete_launch_template_versions = respond_delete_launch_template_versions
 
 
 def serve(port: int) -> None:

@@ -87,6 +87,13 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
         subprocess.run([sys.executable, str(EMULATOR), "stop"], env=env, check=False, capture_output=True)
 
 
+@pytest.fixture(scope="module")
+def fresh(emulator: Emulator) -> Emulator:
+    """The session's emulator, emptied once for the module: a test file's tests share its state."""
+    emulator.reset()
+    return emulator
+
+
 @dataclass
 class Run:
     returncode: int

@@ -39,12 +39,6 @@ INSTANCES: dict[str, dict[str, str]] = {
 
 
 @pytest.fixture(scope="module")
-def fresh(emulator: Emulator) -> Emulator:
-    emulator.reset()
-    return emulator
-
-
-@pytest.fixture(scope="module")
 def instances(fresh: Emulator) -> dict[str, dict[str, str]]:
     """Launch INSTANCES on the emulator; return name -> {id, private_ip}."""
     ec2 = fresh.client("ec2")

@@ -68,12 +68,6 @@ def actions(requests: list[dict[str, str]]) -> list[str]:
     return [request["action"] for request in requests]
 
 
-@pytest.fixture(scope="module")
-def fresh(emulator: Emulator) -> Emulator:
-    emulator.reset()
-    return emulator
-
-
 def layers_playbook(tmp_path: Path, *roles: str) -> Path:
     """A playbook running only some layers of provision.yml, in its order and with its module defaults."""
     playbook = tmp_path / f"{'-'.join(roles)}.yml"

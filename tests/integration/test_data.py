@@ -22,12 +22,6 @@ RUNS: dict[str, str] = {}
 REQUESTS: dict[str, list[str]] = {}
 
 
-@pytest.fixture(scope="module")
-def fresh(emulator: Emulator) -> Emulator:
-    emulator.reset()
-    return emulator
-
-
 def instance(fresh: Emulator, identifier: str) -> dict[str, Any]:
     return fresh.client("rds").describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
 

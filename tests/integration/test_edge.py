@@ -33,12 +33,6 @@ SAML_METADATA = """<?xml version="1.0"?>
 
 
 @pytest.fixture(scope="module")
-def fresh(emulator: Emulator) -> Emulator:
-    emulator.reset()
-    return emulator
-
-
-@pytest.fixture(scope="module")
 def elbv2(fresh: Emulator) -> Any:
     return fresh.client("elbv2")
 

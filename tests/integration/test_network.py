@@ -20,12 +20,6 @@ EDGE = "webstack-edge"
 
 
 @pytest.fixture(scope="module")
-def fresh(emulator: Emulator) -> Emulator:
-    emulator.reset()
-    return emulator
-
-
-@pytest.fixture(scope="module")
 def ec2(fresh: Emulator) -> Any:
     return fresh.client("ec2")
 
