@@ -13,14 +13,17 @@ fields, refusals) runs against botocore's Stubber.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
-from conftest import Calls, run_module, spy_module_clients, stubbed_module_client
-from moto import mock_aws
+from conftest import Calls, run_module
+from wafv2_common import (
+    api_calls,  # noqa: F401 - pytest fixtures shared by the WAFv2 tests
+    mutating_calls,
+    stubber,  # noqa: F401
+    wafv2,  # noqa: F401
+)
 
 MODULE = "wafv2_logging_configuration"
 REGION = "us-east-1"
@@ -34,29 +37,8 @@ API_FIELDS = [{"QueryString": {}}, {"SingleHeader": {"Name": "authorization"}}]
 # --- harness ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def api_calls() -> Calls:
-    """Every WAFv2 call the module makes, as (operation, parameters)."""
-    return []
-
-
 def mutating(calls: Calls) -> list[tuple[str, dict[str, Any]]]:
-    return [(name, params) for name, params in calls if name.startswith(MUTATING_PREFIXES)]
-
-
-@pytest.fixture
-def wafv2(aws_env: None, api_calls: Calls, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """moto in-process; yields a client to look at what the module left behind."""
-    spy_module_clients(monkeypatch, api_calls)
-    with mock_aws():
-        yield boto3.client("wafv2", region_name=REGION)
-
-
-@pytest.fixture
-def stubber(aws_env: None, api_calls: Calls, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
-    """The module's client is a stubbed one; every expected call must be queued and made."""
-    with stubbed_module_client(monkeypatch, "wafv2", api_calls) as stub:
-        yield stub
+    return mutating_calls(calls, MUTATING_PREFIXES)
 
 
 @pytest.fixture
