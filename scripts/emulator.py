@@ -139,6 +139,8 @@ def patch_moto() -> None:
     - Load balancer attributes: see patch_load_balancer_attributes().
     - Launch template versions (UserData of a new version, version numbers,
       DeleteLaunchTemplateVersions): see patch_launch_templates().
+    - A certificate's users when a listener or load balancer is deleted: see
+      patch_certificate_users().
     Nothing else of moto is changed; the roles never learn they run against it.
     """
     from moto.core.responses import EmptyResult
@@ -175,6 +177,7 @@ def patch_moto() -> None:
     seed_debian_ami_parameters()
     patch_load_balancer_attributes()
     patch_launch_templates()
+    patch_certificate_users()
 
 
 # Refreshes that block another StartInstanceRefresh, as on AWS.
@@ -398,6 +401,39 @@ VERSION_NOT_FOUND = {
     "Code": "launchTemplateVersionDoesNotExist",
     "Message": "The launch template version does not exist.",
 }
+
+
+def patch_certificate_users() -> None:
+    """A certificate stops being in use when the listener that used it goes.
+
+    moto 5.2.5 adds a listener to the certificate's InUseBy when the listener
+    is created with it, and never removes it: DeleteCertificate then fails
+    with ResourceInUseException forever after the load balancer is deleted.
+    AWS drops the user when the listener (or its load balancer) is deleted.
+    """
+    from moto.acm.models import acm_backends
+    from moto.elbv2.models import ELBv2Backend
+
+    def forget(account_id: str, region: str, listener_arns: set[str]) -> None:
+        for certificate in acm_backends[account_id][region]._certificates.values():
+            certificate.in_use_by = [user for user in certificate.in_use_by if user not in listener_arns]
+
+    moto_delete_load_balancer = ELBv2Backend.delete_load_balancer
+    moto_delete_listener = ELBv2Backend.delete_listener
+
+    def delete_load_balancer(self: Any, arn: str) -> None:
+        load_balancer = self.load_balancers.get(arn)
+        moto_delete_load_balancer(self, arn)
+        if load_balancer is not None:
+            forget(self.account_id, self.region_name, set(load_balancer.listeners))
+
+    def delete_listener(self: Any, listener_arn: str) -> Any:
+        listener = moto_delete_listener(self, listener_arn)
+        forget(self.account_id, self.region_name, {listener_arn})
+        return listener
+
+    ELBv2Backend.delete_load_balancer = delete_load_balancer
+    ELBv2Backend.delete_listener = delete_listener
 
 
 def patch_launch_templates() -> None:

@@ -2,22 +2,23 @@
 
 The tests run in file order and share one emulator state: check mode on an
 empty account, provisioning of staging and prod, the groups, launch templates,
-IAM, bucket, internal ALB and outputs, reruns, a changed instance type rolling
-through its group, refused inputs, and staging's teardown.
+IAM, bucket, internal ALB and outputs, reruns, refused inputs, a changed
+instance type rolling through staging's group (a launch template version 2),
+and staging's teardown from that state, then again.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
-from .conftest import Emulator, inventory_vars, make_inventory, run_playbook, tags
+from .conftest import Emulator, inventory_vars, make_inventory, mutating, run_playbook, tags
 
 pytestmark = pytest.mark.integration
 
@@ -27,8 +28,6 @@ ENVS = {"prod": PROD, "staging": STAGING}
 TIERS = ["frontend", "backend"]
 DEBIAN_AMI = "/aws/service/debian/release/bookworm/latest/amd64"
 SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-# Requests that change nothing: the API's read verbs, and S3's REST reads.
-READ_ONLY = re.compile(r"^(Describe|Get|List|GET |HEAD )")
 # What an instance policy may allow, and nothing else (roles/compute/templates/instance_policy.json.j2).
 ALLOWED_ACTIONS = {
     "secretsmanager:GetSecretValue",
@@ -47,10 +46,8 @@ ALLOWED_ACTIONS = {
     "logs:PutRetentionPolicy",
 }
 RUNS: dict[str, str] = {}
-
-
-def mutating(requests: list[dict[str, str]]) -> list[str]:
-    return [request["action"] for request in requests if not READ_ONLY.match(request["action"])]
+# The inventory each environment was last provisioned from, when not inventories/<env>.
+DEPLOYED: dict[str, Path] = {}
 
 
 def changed_tasks(output: str, role: str) -> list[str]:
@@ -66,21 +63,6 @@ def changed_tasks(output: str, role: str) -> list[str]:
 
 def actions(requests: list[dict[str, str]]) -> list[str]:
     return [request["action"] for request in requests]
-
-
-def layers_playbook(tmp_path: Path, *roles: str) -> Path:
-    """A playbook running only some layers of provision.yml, in its order and with its module defaults."""
-    playbook = tmp_path / f"{'-'.join(roles)}.yml"
-    playbook.write_text(
-        "- hosts: localhost\n"
-        "  gather_facts: false\n"
-        "  module_defaults:\n"
-        "    group/amazon.aws.aws: {region: '{{ webstack_region }}'}\n"
-        "    group/community.aws.aws: {region: '{{ webstack_region }}'}\n"
-        "    autoscaling_launch_template_rollout: {region: '{{ webstack_region }}'}\n"
-        f"  roles: {list(roles)}\n"
-    )
-    return playbook
 
 
 def group(fresh: Emulator, name: str) -> dict[str, Any]:
@@ -130,11 +112,10 @@ def user_data(fresh: Emulator, prefix: str, tier: str) -> str:
 # --------------------------------------------------------------------------- #
 # Check mode and provisioning
 # --------------------------------------------------------------------------- #
-# The network and compute layers only: the identity layer's check mode fails on an empty account.
-def test_check_mode_on_an_empty_account_creates_nothing(fresh: Emulator, tmp_path: Path) -> None:
+def test_check_mode_on_an_empty_account_creates_nothing(fresh: Emulator) -> None:
     mark = fresh.mark()
 
-    run = run_playbook(fresh, "inventories/staging", str(layers_playbook(tmp_path, "network", "compute")), "--check")
+    run = run_playbook(fresh, "inventories/staging", "provision.yml", "--check", "--diff")
 
     assert run.returncode == 0, run.output
     assert "ELB health checks: frontend, absent" in run.output
@@ -404,45 +385,6 @@ def test_check_mode_on_a_deployed_environment_predicts_no_change(fresh: Emulator
     assert mutating(fresh.since(mark)) == []
 
 
-# In prod: the emulator lacks DeleteLaunchTemplateVersions, which ec2_launch_template sends before it
-# deletes a template with several versions, so staging (torn down below) keeps one version.
-def test_a_new_instance_type_makes_a_template_version_and_rolls_the_group(fresh: Emulator, tmp_path: Path) -> None:
-    inventory = make_inventory(tmp_path, "prod", {"compute_frontend_instance_type": "t3.large"})
-    mark = fresh.mark()
-
-    run = run_playbook(fresh, inventory, "provision.yml")
-
-    assert run.returncode == 0, run.output
-    sent = actions(fresh.since(mark))
-    assert sent.count("CreateLaunchTemplateVersion") == 1
-    assert sent.count("UpdateAutoScalingGroup") == 1
-    assert sent.count("StartInstanceRefresh") == 1
-    latest = template_version(fresh, "webstack-prod-frontend", "$Latest")
-    assert latest["VersionNumber"] == 2
-    assert latest["DefaultVersion"] is True
-    assert latest["LaunchTemplateData"]["InstanceType"] == "t3.large"
-    assert latest["LaunchTemplateData"]["MetadataOptions"]["HttpTokens"] == "required"
-    assert group(fresh, "webstack-prod-frontend")["LaunchTemplate"]["Version"] == "2"
-    assert group(fresh, "webstack-prod-backend")["LaunchTemplate"]["Version"] == "1"
-    (refresh,) = fresh.client("autoscaling").describe_instance_refreshes(AutoScalingGroupName="webstack-prod-frontend")[
-        "InstanceRefreshes"
-    ]
-    assert refresh["Preferences"]["MinHealthyPercentage"] == PROD["compute_min_healthy_percentage"]
-    assert (
-        fresh.client("autoscaling").describe_instance_refreshes(AutoScalingGroupName="webstack-prod-backend")[
-            "InstanceRefreshes"
-        ]
-        == []
-    )
-
-    mark = fresh.mark()
-    again = run_playbook(fresh, inventory, "provision.yml")
-
-    assert again.returncode == 0, again.output
-    assert again.changed == 0, again.output
-    assert mutating(fresh.since(mark)) == []
-
-
 # --------------------------------------------------------------------------- #
 # Refused inputs
 # --------------------------------------------------------------------------- #
@@ -499,38 +441,222 @@ def test_production_refuses_a_single_instance_tier(fresh: Emulator, tmp_path: Pa
 
 
 # --------------------------------------------------------------------------- #
-# Teardown
+# A changed instance type, then teardown from that state
 # --------------------------------------------------------------------------- #
-def test_staging_teardown_removes_its_tiers_and_spares_prod(fresh: Emulator) -> None:
+# In staging, so that staging's teardown below meets templates with two versions.
+def test_a_new_instance_type_makes_a_template_version_and_rolls_the_group(fresh: Emulator, tmp_path: Path) -> None:
+    inventory = make_inventory(tmp_path, "staging", {"compute_frontend_instance_type": "t3.large"})
+    mark = fresh.mark()
+
+    run = run_playbook(fresh, inventory, "provision.yml")
+
+    assert run.returncode == 0, run.output
+    DEPLOYED["staging"] = inventory
+    sent = actions(fresh.since(mark))
+    assert sent.count("CreateLaunchTemplateVersion") == 1
+    assert sent.count("UpdateAutoScalingGroup") == 1
+    assert sent.count("StartInstanceRefresh") == 1
+    latest = template_version(fresh, "webstack-staging-frontend", "$Latest")
+    assert latest["VersionNumber"] == 2
+    assert latest["DefaultVersion"] is True
+    assert latest["LaunchTemplateData"]["InstanceType"] == "t3.large"
+    assert latest["LaunchTemplateData"]["MetadataOptions"]["HttpTokens"] == "required"
+    # The new version's user data reads back as the first one's: the same script.
+    first = template_version(fresh, "webstack-staging-frontend", "1")["LaunchTemplateData"]["UserData"]
+    assert latest["LaunchTemplateData"]["UserData"] == first
+    assert user_data(fresh, "webstack-staging", "frontend").startswith("#!/bin/bash\n")
+    assert group(fresh, "webstack-staging-frontend")["LaunchTemplate"]["Version"] == "2"
+    assert group(fresh, "webstack-staging-backend")["LaunchTemplate"]["Version"] == "1"
+    autoscaling = fresh.client("autoscaling")
+    (refresh,) = autoscaling.describe_instance_refreshes(AutoScalingGroupName="webstack-staging-frontend")[
+        "InstanceRefreshes"
+    ]
+    assert refresh["Preferences"]["MinHealthyPercentage"] == STAGING["compute_min_healthy_percentage"]
+    backend = autoscaling.describe_instance_refreshes(AutoScalingGroupName="webstack-staging-backend")
+    assert backend["InstanceRefreshes"] == []
+    assert group(fresh, "webstack-prod-frontend")["LaunchTemplate"]["Version"] == "1"
+
+    mark = fresh.mark()
+    again = run_playbook(fresh, inventory, "provision.yml")
+
+    assert again.returncode == 0, again.output
+    assert again.changed == 0, again.output
+    assert mutating(fresh.since(mark)) == []
+
+
+def compute_layer(fresh: Emulator, prefix: str) -> dict[str, Any]:
+    """What the emulator reports of one environment's compute layer (and the instances of its groups)."""
+    autoscaling, ec2, elbv2, iam, s3, ssm = (
+        fresh.client(s) for s in ("autoscaling", "ec2", "elbv2", "iam", "s3", "ssm")
+    )
+
+    def ours(name: str) -> bool:
+        return name.startswith(f"{prefix}-")
+
+    def pages(client: Any, operation: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
+        return [item for page in client.get_paginator(operation).paginate(**kwargs) for item in page[key]]
+
+    groups = {
+        g["AutoScalingGroupName"]: {
+            "launch_template": g["LaunchTemplate"],
+            "sizes": (g["MinSize"], g["MaxSize"], g["DesiredCapacity"]),
+            "target groups": g["TargetGroupARNs"],
+            "instances": sorted((i["InstanceId"], i["LaunchTemplate"]["Version"]) for i in g["Instances"]),
+            "policies": sorted(
+                p["PolicyName"]
+                for p in autoscaling.describe_policies(AutoScalingGroupName=g["AutoScalingGroupName"])[
+                    "ScalingPolicies"
+                ]
+            ),
+        }
+        for g in pages(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups")
+        if ours(g["AutoScalingGroupName"])
+    }
+    templates = {
+        t["LaunchTemplateName"]: {
+            "id": t["LaunchTemplateId"],
+            "default": t["DefaultVersionNumber"],
+            "versions": [
+                (v["VersionNumber"], v["LaunchTemplateData"]["InstanceType"], v["LaunchTemplateData"].get("UserData"))
+                for v in ec2.describe_launch_template_versions(LaunchTemplateId=t["LaunchTemplateId"])[
+                    "LaunchTemplateVersions"
+                ]
+            ],
+        }
+        for t in pages(ec2, "describe_launch_templates", "LaunchTemplates")
+        if ours(t["LaunchTemplateName"])
+    }
+    roles = {
+        r["RoleName"]: {
+            "inline": iam.list_role_policies(RoleName=r["RoleName"])["PolicyNames"],
+            "attached": [
+                p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=r["RoleName"])["AttachedPolicies"]
+            ],
+        }
+        for r in pages(iam, "list_roles", "Roles")
+        if ours(r["RoleName"])
+    }
+    profiles = {
+        p["InstanceProfileName"]: [r["RoleName"] for r in p["Roles"]]
+        for p in pages(iam, "list_instance_profiles", "InstanceProfiles")
+        if ours(p["InstanceProfileName"])
+    }
+    buckets = sorted(b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(f"{prefix}-bootstrap-"))
+    load_balancers = {
+        lb["LoadBalancerName"]: lb["LoadBalancerArn"]
+        for lb in pages(elbv2, "describe_load_balancers", "LoadBalancers")
+        if lb["LoadBalancerName"] == f"{prefix}-internal"
+    }
+    target_groups = {
+        g["TargetGroupName"]: g["TargetGroupArn"]
+        for g in pages(elbv2, "describe_target_groups", "TargetGroups")
+        if g["TargetGroupName"] == f"{prefix}-backend"
+    }
+    parameters = {
+        p["Name"]: p["Value"]
+        for p in pages(ssm, "get_parameters_by_path", "Parameters", Path=f"/{prefix}/compute", Recursive=True)
+    }
+    return {
+        "groups": groups,
+        "launch templates": templates,
+        "roles": roles,
+        "instance profiles": profiles,
+        "buckets": buckets,
+        "internal ALB": load_balancers,
+        "backend target group": target_groups,
+        "SSM outputs": parameters,
+    }
+
+
+NOTHING = {
+    "groups": {},
+    "launch templates": {},
+    "roles": {},
+    "instance profiles": {},
+    "buckets": [],
+    "internal ALB": {},
+    "backend target group": {},
+    "SSM outputs": {},
+}
+PROD_BEFORE_TEARDOWN: dict[str, Any] = {}
+
+
+def test_staging_teardown_after_a_second_template_version_removes_its_tiers_and_spares_prod(fresh: Emulator) -> None:
+    staging = compute_layer(fresh, "webstack-staging")
+    # What the previous test left: the teardown meets a template with two versions, the group on the second.
+    assert [v[0] for v in staging["launch templates"]["webstack-staging-frontend"]["versions"]] == [1, 2]
+    assert staging["groups"]["webstack-staging-frontend"]["launch_template"]["Version"] == "2"
+    assert all(staging[kind] for kind in NOTHING), staging
+    PROD_BEFORE_TEARDOWN.update(compute_layer(fresh, "webstack-prod"))
+    assert all(PROD_BEFORE_TEARDOWN[kind] for kind in NOTHING), PROD_BEFORE_TEARDOWN
     bucket = f"webstack-staging-bootstrap-{account(fresh)}"
     s3 = fresh.client("s3")
     # The bucket refuses requests without TLS, and the emulator speaks plain HTTP.
     s3.delete_bucket_policy(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="bundles/frontend/bundle.tar.gz", Body=b"one")
     s3.put_object(Bucket=bucket, Key="bundles/frontend/bundle.tar.gz", Body=b"two")
+    mark = fresh.mark()
 
-    run = run_playbook(fresh, "inventories/staging", "teardown.yml")
+    # The inventory staging was last provisioned from (the changed instance type).
+    run = run_playbook(fresh, DEPLOYED.get("staging", "inventories/staging"), "teardown.yml")
 
     assert run.returncode == 0, run.output
-    autoscaling, ec2, elbv2, iam = (fresh.client(s) for s in ("autoscaling", "ec2", "elbv2", "iam"))
-    groups = [g["AutoScalingGroupName"] for g in autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]]
-    assert sorted(groups) == ["webstack-prod-backend", "webstack-prod-frontend"]
-    templates = [t["LaunchTemplateName"] for t in ec2.describe_launch_templates()["LaunchTemplates"]]
-    assert sorted(templates) == ["webstack-prod-backend", "webstack-prod-frontend"]
-    albs = [lb["LoadBalancerName"] for lb in elbv2.describe_load_balancers()["LoadBalancers"]]
-    assert "webstack-staging-internal" not in albs
-    assert "webstack-prod-internal" in albs
-    target_groups = [g["TargetGroupName"] for g in elbv2.describe_target_groups()["TargetGroups"]]
-    assert "webstack-staging-backend" not in target_groups
-    assert {"webstack-prod-backend", "webstack-prod-frontend"} <= set(target_groups)
-    roles = [r["RoleName"] for r in iam.list_roles()["Roles"]]
-    assert not [r for r in roles if r.startswith("webstack-staging-")]
-    assert {"webstack-prod-frontend-instance", "webstack-prod-backend-instance"} <= set(roles)
-    profiles = [p["InstanceProfileName"] for p in iam.list_instance_profiles()["InstanceProfiles"]]
-    assert not [p for p in profiles if p.startswith("webstack-staging-")]
-    buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
-    assert bucket not in buckets
-    assert f"webstack-prod-bootstrap-{account(fresh)}" in buckets
-    ssm = fresh.client("ssm").get_parameters_by_path(Path="/webstack-staging/compute", Recursive=True)
-    assert ssm["Parameters"] == []
-    assert parameter(fresh, "/webstack-prod/compute/frontend-asg") == "webstack-prod-frontend"
+    assert "Failed to delete template versions" not in run.output, run.output
+    sent = actions(fresh.since(mark))
+    assert sent.count("DeleteLaunchTemplateVersions") == 1  # the frontend's version 1; the backend has one version
+    assert sent.count("DeleteLaunchTemplate") == 2
+    assert compute_layer(fresh, "webstack-staging") == NOTHING
+    assert compute_layer(fresh, "webstack-prod") == PROD_BEFORE_TEARDOWN
+    template_ids = [t["id"] for t in staging["launch templates"].values()]
+    leftover = fresh.client("ec2").describe_tags(Filters=[{"Name": "resource-id", "Values": template_ids}])["Tags"]
+    assert leftover == []
+
+
+def test_a_second_staging_teardown_changes_nothing(fresh: Emulator) -> None:
+    mark = fresh.mark()
+
+    run = run_playbook(fresh, DEPLOYED.get("staging", "inventories/staging"), "teardown.yml")
+
+    assert run.returncode == 0, run.output
+    assert run.changed == 0, run.output
+    assert mutating(fresh.since(mark)) == []
+    assert compute_layer(fresh, "webstack-staging") == NOTHING
+    assert compute_layer(fresh, "webstack-prod") == PROD_BEFORE_TEARDOWN
+
+
+# The emulator's DeleteLaunchTemplateVersions (scripts/emulator.py), which the teardown above relies on.
+def test_the_emulator_deletes_launch_template_versions_but_not_the_default(fresh: Emulator) -> None:
+    ec2 = fresh.client("ec2")
+    data = {"ImageId": parameter(fresh, DEBIAN_AMI), "UserData": base64.b64encode(b"#!/bin/sh\n").decode()}
+    template = ec2.create_launch_template(LaunchTemplateName="emulator-check", LaunchTemplateData=data)
+    template_id = template["LaunchTemplate"]["LaunchTemplateId"]
+    for instance_type in ("t3.small", "t3.medium"):
+        ec2.create_launch_template_version(
+            LaunchTemplateId=template_id, LaunchTemplateData={**data, "InstanceType": instance_type}
+        )
+    try:
+        with pytest.raises(ClientError) as refused:
+            ec2.delete_launch_template_versions(LaunchTemplateId=template_id, Versions=["1", "2"])
+        assert refused.value.response["Error"]["Code"] == "InvalidParameterValue"
+
+        answer = ec2.delete_launch_template_versions(LaunchTemplateName="emulator-check", Versions=["2", "9"])
+
+        item = {"LaunchTemplateId": template_id, "LaunchTemplateName": "emulator-check"}
+        assert answer["SuccessfullyDeletedLaunchTemplateVersions"] == [{**item, "VersionNumber": 2}]
+        (missing,) = answer["UnsuccessfullyDeletedLaunchTemplateVersions"]
+        assert missing["VersionNumber"] == 9
+        assert missing["ResponseError"]["Code"] == "launchTemplateVersionDoesNotExist"
+        # Numbers are not reused, and every version keeps its user data.
+        again = ec2.create_launch_template_version(LaunchTemplateId=template_id, LaunchTemplateData=data)
+        assert again["LaunchTemplateVersion"]["VersionNumber"] == 4
+        versions = ec2.describe_launch_template_versions(LaunchTemplateId=template_id)["LaunchTemplateVersions"]
+        assert [v["VersionNumber"] for v in versions] == [1, 3, 4]
+        assert {v["LaunchTemplateData"]["UserData"] for v in versions} == {data["UserData"]}
+    finally:
+        ec2.delete_launch_template(LaunchTemplateId=template_id)
+    assert (
+        ec2.describe_launch_templates(Filters=[{"Name": "launch-template-name", "Values": ["emulator-check"]}])[
+            "LaunchTemplates"
+        ]
+        == []
+    )
