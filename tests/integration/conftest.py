@@ -129,6 +129,11 @@ def playbook_env(emulator: Emulator) -> dict[str, str]:
     return env
 
 
+def only_layers(*layers: str) -> tuple[str, str]:
+    """Extra arguments for provision.yml that run only these layers (a test file of one layer skips the rest)."""
+    return ("-e", json.dumps({"provision_layers": list(layers)}))
+
+
 def run_playbook(emulator: Emulator, inventory: Path | str, playbook: str, *args: str) -> Run:
     """Run a playbook against the emulator and return its output and recap."""
     process = subprocess.run(
@@ -144,10 +149,12 @@ def run_playbook(emulator: Emulator, inventory: Path | str, playbook: str, *args
     return Run(returncode=process.returncode, output=output, recap=parse_recap(output))
 
 
-def start_playbook(emulator: Emulator, inventory: Path | str, playbook: str, log: Path) -> subprocess.Popen[bytes]:
+def start_playbook(
+    emulator: Emulator, inventory: Path | str, playbook: str, *args: str, log: Path
+) -> subprocess.Popen[bytes]:
     """Start a playbook in its own process group (so a test can kill all of it)."""
     return subprocess.Popen(
-        playbook_command(inventory, playbook),
+        playbook_command(inventory, playbook, *args),
         cwd=ROOT,
         env=playbook_env(emulator),
         stdout=log.open("wb"),

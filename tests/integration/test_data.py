@@ -12,9 +12,12 @@ from typing import Any
 
 import pytest
 
-from .conftest import Emulator, inventory_vars, mutating, run_playbook, tags
+from .conftest import Emulator, inventory_vars, mutating, only_layers, run_playbook, tags
 
 pytestmark = pytest.mark.integration
+
+# This file tests its own layers; the others have their own test files.
+LAYERS = only_layers("network", "data")
 
 PROD = inventory_vars("prod")
 STAGING = inventory_vars("staging")
@@ -42,7 +45,7 @@ def parameter(fresh: Emulator, name: str) -> str:
 @pytest.mark.parametrize("inventory", ["prod", "staging"])
 def test_provision(fresh: Emulator, inventory: str) -> None:
     mark = fresh.mark()
-    run = run_playbook(fresh, f"inventories/{inventory}", "provision.yml", "--diff")
+    run = run_playbook(fresh, f"inventories/{inventory}", "provision.yml", *LAYERS, "--diff")
     assert run.returncode == 0, run.output
     RUNS[inventory] = run.output
     REQUESTS[inventory] = [request["action"] for request in fresh.since(mark)]
@@ -163,7 +166,7 @@ def test_second_run_changes_nothing_and_keeps_the_secrets(fresh: Emulator, inven
     prefix = f"webstack-{inventory}"
     before = (secret_value(fresh, f"{prefix}/mysql/master"), secret_value(fresh, f"{prefix}/redis/auth-token"))
     mark = fresh.mark()
-    run = run_playbook(fresh, f"inventories/{inventory}", "provision.yml")
+    run = run_playbook(fresh, f"inventories/{inventory}", "provision.yml", *LAYERS)
     assert run.returncode == 0, run.output
     assert run.changed == 0, run.output
     assert mutating(fresh.since(mark)) == []

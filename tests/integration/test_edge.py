@@ -292,3 +292,13 @@ def test_last_teardown_with_the_edge_removes_the_shared_alb_waf_certificate_and_
     assert fresh.client("acm").list_certificates()["CertificateSummaryList"] == []
     assert fresh.client("route53").list_hosted_zones()["HostedZones"] == []
     assert fresh.client("logs").describe_log_groups(logGroupNamePrefix="aws-waf-logs-")["logGroups"] == []
+
+
+def test_a_second_teardown_with_the_edge_changes_nothing(fresh: Emulator) -> None:
+    mark = fresh.mark()
+    run = run_playbook(
+        fresh, "inventories/prod", "teardown.yml", "-e", "confirm_teardown=webstack-prod", "-e", "teardown_edge=true"
+    )
+    assert run.returncode == 0, run.output[-5000:]
+    assert run.changed == 0, run.output[-5000:]
+    assert mutating(fresh.since(mark)) == []

@@ -8,9 +8,12 @@ from typing import Any
 
 import pytest
 
-from .conftest import Emulator, inventory_vars, kill_when, run_playbook, start_playbook, tags
+from .conftest import Emulator, inventory_vars, kill_when, only_layers, run_playbook, start_playbook, tags
 
 pytestmark = pytest.mark.integration
+
+# This file tests its own layers; the others have their own test files.
+LAYERS = only_layers("network")
 
 PROD = inventory_vars("prod")
 
@@ -54,10 +57,10 @@ def test_killed_provision_converges_without_duplicates(
     emulator.reset()
     ec2 = emulator.client("ec2")
     mark = emulator.mark()
-    process = start_playbook(emulator, "inventories/prod", "provision.yml", tmp_path / "killed.log")
+    process = start_playbook(emulator, "inventories/prod", "provision.yml", *LAYERS, log=tmp_path / "killed.log")
     kill_when(emulator, process, action, count, since=mark)
 
-    run = run_playbook(emulator, "inventories/prod", "provision.yml")
+    run = run_playbook(emulator, "inventories/prod", "provision.yml", *LAYERS)
     assert run.returncode == 0, run.output
 
     resources = project_resources(ec2)
@@ -73,6 +76,6 @@ def test_killed_provision_converges_without_duplicates(
     nats = ec2.describe_nat_gateways(Filter=[{"Name": "state", "Values": ["available"]}])["NatGateways"]
     assert all(tags(n).get("Environment") == "Production" for n in nats), "every NAT gateway ends up tagged"
 
-    again = run_playbook(emulator, "inventories/prod", "provision.yml")
+    again = run_playbook(emulator, "inventories/prod", "provision.yml", *LAYERS)
     assert again.returncode == 0, again.output
     assert again.changed == 0, again.output

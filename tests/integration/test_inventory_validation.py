@@ -169,6 +169,12 @@ BAD_VALUES: list[tuple[str, str, dict[str, Any], list[str]]] = [
         ["webstack_edge_waf_managed_rule_groups[1]", "'AWSBestRules' is not an AWS managed rule group"],
     ),
     (
+        "unknown-layer",
+        "staging",
+        {"provision_layers": ["network", "cache"]},
+        ["provision_layers", "unknown: cache"],
+    ),
+    (
         "rate-limit-below-the-minimum",
         "staging",
         {"webstack_edge_waf_rate_limit": 5},

@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 
-from .conftest import Emulator, inventory_vars, mutating, run_playbook, tags
+from .conftest import Emulator, inventory_vars, mutating, only_layers, run_playbook, tags
 
 pytestmark = pytest.mark.integration
+
+# This file tests its own layers; the others have their own test files.
+LAYERS = only_layers("network")
 
 PROD = inventory_vars("prod")
 STAGING = inventory_vars("staging")
@@ -47,7 +50,7 @@ def live_nats(ec2: Any, environment: str) -> list[dict[str, Any]]:
 def test_check_mode_on_an_empty_account_reports_changes_and_creates_nothing(fresh: Emulator, ec2: Any) -> None:
     mark = fresh.mark()
 
-    run = run_playbook(fresh, "inventories/prod", "provision.yml", "--check", "--diff")
+    run = run_playbook(fresh, "inventories/prod", "provision.yml", *LAYERS, "--check", "--diff")
 
     assert run.returncode == 0, run.output
     assert run.changed >= 10, run.recap
@@ -56,13 +59,13 @@ def test_check_mode_on_an_empty_account_reports_changes_and_creates_nothing(fres
 
 
 def test_provision_prod(fresh: Emulator) -> None:
-    run = run_playbook(fresh, "inventories/prod", "provision.yml")
+    run = run_playbook(fresh, "inventories/prod", "provision.yml", *LAYERS)
     assert run.returncode == 0, run.output
     assert run.changed > 0
 
 
 def test_provision_staging(fresh: Emulator) -> None:
-    run = run_playbook(fresh, "inventories/staging", "provision.yml")
+    run = run_playbook(fresh, "inventories/staging", "provision.yml", *LAYERS)
     assert run.returncode == 0, run.output
     assert run.changed > 0
 
@@ -192,14 +195,14 @@ def test_security_groups_form_a_chain(ec2: Any, env: dict[str, Any]) -> None:
 @pytest.mark.parametrize("inventory", ["prod", "staging"])
 def test_second_run_changes_nothing(fresh: Emulator, inventory: str) -> None:
     mark = fresh.mark()
-    run = run_playbook(fresh, f"inventories/{inventory}", "provision.yml")
+    run = run_playbook(fresh, f"inventories/{inventory}", "provision.yml", *LAYERS)
     assert run.returncode == 0, run.output
     assert run.changed == 0, run.output
     assert mutating(fresh.since(mark)) == []
 
 
 def test_check_mode_on_a_deployed_environment_predicts_no_change(fresh: Emulator) -> None:
-    run = run_playbook(fresh, "inventories/staging", "provision.yml", "--check")
+    run = run_playbook(fresh, "inventories/staging", "provision.yml", *LAYERS, "--check")
     assert run.returncode == 0, run.output
     assert run.changed == 0, run.output
 
