@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark provision.yml (network and data layers) against a private emulator.
+"""Benchmark provision.yml (every layer) against a private emulator.
 
 For each inventory (prod, then staging) it measures the wall time of the first
 provision and of the no-op rerun, and counts the AWS requests the rerun sends,
@@ -73,7 +73,87 @@ def data_resources(endpoint: str, prefix: str) -> Counter[str]:
                 if g["CacheSubnetGroupName"] == f"{prefix}-data"
             ),
             "secret": sum(1 for x in secrets.list_secrets()["SecretList"] if x["Name"].startswith(f"{prefix}/")),
-            "ssm parameter": len(ssm.get_parameters_by_path(Path=f"/{prefix}", Recursive=True)["Parameters"]),
+            "ssm parameter": sum(
+                len(page["Parameters"])
+                for page in ssm.get_paginator("get_parameters_by_path").paginate(Path=f"/{prefix}", Recursive=True)
+            ),
+        }
+    )
+
+
+def upper_resources(endpoint: str, prefix: str, environment: str, edge: str = "webstack-edge") -> Counter[str]:
+    """The identity, edge and compute layers of one environment, with the shared edge it ensures."""
+
+    def client(service: str) -> Any:
+        return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1")
+
+    elbv2, wafv2, iam, autoscaling = client("elbv2"), client("wafv2"), client("iam"), client("autoscaling")
+    cognito, route53 = client("cognito-idp"), client("route53")
+    albs = [
+        lb
+        for lb in elbv2.describe_load_balancers()["LoadBalancers"]
+        if lb["LoadBalancerName"] in (f"{edge}-alb", f"{prefix}-internal")
+    ]
+    listeners = [
+        li for lb in albs for li in elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+    ]
+    rule_arns = [
+        rule["RuleArn"]
+        for li in listeners
+        for rule in elbv2.describe_rules(ListenerArn=li["ListenerArn"])["Rules"]
+        if not rule["IsDefault"]
+    ]
+    # The shared ALB carries every environment's host rule: count this one's.
+    rules = [
+        description
+        for description in (elbv2.describe_tags(ResourceArns=rule_arns)["TagDescriptions"] if rule_arns else [])
+        if {t["Key"]: t["Value"] for t in description["Tags"]}.get("Environment") == environment
+    ]
+    zones = [z for z in route53.list_hosted_zones()["HostedZones"] if "webstack" in z["Config"].get("Comment", "")]
+    records = [
+        r
+        for z in zones
+        for r in route53.list_resource_record_sets(HostedZoneId=z["Id"])["ResourceRecordSets"]
+        if r["Type"] not in ("SOA", "NS")
+    ]
+    pools = [p for p in cognito.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == f"{prefix}-users"]
+    roles = [r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(f"{prefix}-")]
+    groups = [
+        g
+        for g in autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]
+        if g["AutoScalingGroupName"].startswith(f"{prefix}-")
+    ]
+    return Counter(
+        {
+            "hosted zone": len(zones),
+            "dns record": len(records),
+            "certificate": len(client("acm").list_certificates()["CertificateSummaryList"]),
+            "load balancer": len(albs),
+            "listener": len(listeners),
+            "listener rule": len(rules),
+            "target group": sum(
+                1
+                for tg in elbv2.describe_target_groups()["TargetGroups"]
+                if tg["TargetGroupName"].startswith(f"{prefix}-")
+            ),
+            "web acl + ip sets": len(wafv2.list_web_acls(Scope="REGIONAL")["WebACLs"])
+            + len(wafv2.list_ip_sets(Scope="REGIONAL")["IPSets"]),
+            "log group": len(
+                client("logs").describe_log_groups(logGroupNamePrefix=f"aws-waf-logs-{edge}")["logGroups"]
+            ),
+            "user pool, client, domain": len(pools) * 3,
+            "iam role + profile": 2 * len(roles),
+            "bucket": sum(1 for b in client("s3").list_buckets()["Buckets"] if b["Name"].startswith(f"{prefix}-")),
+            "launch template": sum(
+                1
+                for t in client("ec2").describe_launch_templates()["LaunchTemplates"]
+                if t["LaunchTemplateName"].startswith(f"{prefix}-")
+            ),
+            "auto scaling group": len(groups),
+            "scaling policy": sum(
+                len(autoscaling.describe_policies(AutoScalingGroupName=g["AutoScalingGroupName"])["ScalingPolicies"])
+                for g in groups
+            ),
         }
     )
 
@@ -121,7 +201,12 @@ def main() -> int:
                 mark = len(requests(state))
                 rerun = provision(env, inventory)
                 sent = requests(state)[mark:]
-                resources = managed_resources(endpoint, environment) + data_resources(endpoint, f"webstack-{inventory}")
+                prefix = f"webstack-{inventory}"
+                resources = (
+                    managed_resources(endpoint, environment)
+                    + data_resources(endpoint, prefix)
+                    + upper_resources(endpoint, prefix, environment)
+                )
                 rows.append(
                     {
                         "inventory": inventory,
@@ -136,7 +221,7 @@ def main() -> int:
         finally:
             subprocess.run([sys.executable, str(EMULATOR), "stop"], check=False, **quiet)
 
-    print("provision.yml (network + data) against the local emulator (moto); rerun = second run, changed=0")
+    print("provision.yml (all layers) against the local emulator (moto); rerun = second run, changed=0")
     header = ("inventory", "first run", "no-op rerun", "resources", "requests", "per resource")
     print("{:<10} {:>10} {:>12} {:>10} {:>9} {:>13}".format(*header))
     for row in rows:
