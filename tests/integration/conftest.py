@@ -1,9 +1,17 @@
 """Fixtures that run the real playbooks against a private AWS emulator.
 
-Each test session starts its own emulator (scripts/emulator.py) on a free
-port with its state in a temporary folder, and stops it at the end. Every
-request the emulator answers is logged, so a test can tell which AWS calls a
-run made (or that it made none).
+Two kinds of integration tests:
+
+- Tests of the shared deployment (``stack``, see stack.py): marked
+  ``@pytest.mark.stack("<step>")``, they read what one deployment of prod and
+  staging, in its own emulator, looks like at that step. They are sorted by
+  step here and run together on one xdist worker (group ``stack``).
+- Tests that need an empty account or make no AWS call (``emulator``,
+  ``empty_account``): one emulator per test session (per xdist worker), on a
+  free port with its state in a temporary folder, stopped at the end.
+
+Every request an emulator answers is logged, so a test can tell which AWS
+calls a run made (or that it made none).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,9 +84,8 @@ class Emulator:
         )
 
 
-@pytest.fixture(scope="session")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    state_dir = tmp_path_factory.mktemp("emulator")
+@contextmanager
+def started_emulator(state_dir: Path) -> Iterator[Emulator]:
     env = {**os.environ, "EMULATOR_STATE_DIR": str(state_dir), "EMULATOR_PORT": "0"}
     subprocess.run([sys.executable, str(EMULATOR), "start"], env=env, check=True, capture_output=True)
     port = int((state_dir / "port").read_text())
@@ -87,11 +95,55 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
         subprocess.run([sys.executable, str(EMULATOR), "stop"], env=env, check=False, capture_output=True)
 
 
-@pytest.fixture(scope="module")
-def fresh(emulator: Emulator) -> Emulator:
-    """The session's emulator, emptied once for the module: a test file's tests share its state."""
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """This session's (this worker's) emulator, for tests that send no call or bring their own state."""
+    with started_emulator(tmp_path_factory.mktemp("emulator")) as started:
+        yield started
+
+
+@pytest.fixture
+def empty_account(emulator: Emulator) -> Emulator:
+    """The session's emulator, emptied for this test."""
     emulator.reset()
     return emulator
+
+
+@pytest.fixture(scope="session")
+def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The one deployment of prod and staging the stack tests share, in an emulator of its own."""
+    from .stack import Stack  # stack.py imports this module
+
+    with started_emulator(tmp_path_factory.mktemp("stack-emulator")) as stack_emulator:
+        yield Stack(emulator=stack_emulator, workdir=tmp_path_factory.mktemp("stack"))
+
+
+@pytest.fixture
+def stack(request: pytest.FixtureRequest, shared_stack: Any) -> Any:
+    """The shared deployment, brought to the step the test is marked with."""
+    marker = request.node.get_closest_marker("stack")
+    if marker is None:
+        pytest.fail(f"{request.node.nodeid} uses the shared stack without @pytest.mark.stack(<step>)")
+    shared_stack.reach(marker.args[0])
+    return shared_stack
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the stack tests by step (stable within a step), after the others, on one xdist worker."""
+    from .stack import STEPS
+
+    def step(item: pytest.Item) -> int:
+        marker = item.get_closest_marker("stack")
+        if marker is None:
+            return -1
+        if not marker.args or marker.args[0] not in STEPS:
+            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.stack needs one of {STEPS}")
+        return STEPS.index(marker.args[0])
+
+    for item in items:
+        if step(item) >= 0:
+            item.add_marker(pytest.mark.xdist_group("stack"))
+    items.sort(key=step)
 
 
 @dataclass
@@ -99,6 +151,8 @@ class Run:
     returncode: int
     output: str
     recap: dict[str, int] = field(default_factory=dict)
+    # The requests the emulator answered during the run (filled in by the stack).
+    requests: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
@@ -120,9 +174,10 @@ def playbook_command(inventory: Path | str, playbook: str, *args: str) -> list[s
     return [ANSIBLE_PLAYBOOK, "-i", str(inventory), str(ROOT / "playbooks" / playbook), *args]
 
 
-def playbook_env(emulator: Emulator) -> dict[str, str]:
+def playbook_env(emulator: Emulator, extra_env: dict[str, str] | None = None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     env.update(emulator.env)
+    env.update(extra_env or {})
     env["ANSIBLE_CONFIG"] = str(ROOT / "ansible.cfg")
     env["ANSIBLE_NOCOLOR"] = "1"
     env["ANSIBLE_FORCE_COLOR"] = "0"
@@ -134,12 +189,14 @@ def only_layers(*layers: str) -> tuple[str, str]:
     return ("-e", json.dumps({"provision_layers": list(layers)}))
 
 
-def run_playbook(emulator: Emulator, inventory: Path | str, playbook: str, *args: str) -> Run:
+def run_playbook(
+    emulator: Emulator, inventory: Path | str, playbook: str, *args: str, extra_env: dict[str, str] | None = None
+) -> Run:
     """Run a playbook against the emulator and return its output and recap."""
     process = subprocess.run(
         playbook_command(inventory, playbook, *args),
         cwd=ROOT,
-        env=playbook_env(emulator),
+        env=playbook_env(emulator, extra_env),
         capture_output=True,
         text=True,
         timeout=900,
@@ -214,3 +271,18 @@ def inventory_vars(env: str) -> dict[str, Any]:
 
 def tags(resource: dict[str, Any]) -> dict[str, str]:
     return {tag["Key"]: tag["Value"] for tag in resource.get("Tags", [])}
+
+
+def changed_tasks(output: str, role: str) -> list[str]:
+    """The tasks of ``role`` that reported a change in a playbook's output."""
+    changed, task = [], ""
+    for line in output.splitlines():
+        if line.startswith("TASK ["):
+            task = line
+        elif line.startswith("changed:") and task.startswith(f"TASK [{role} : "):
+            changed.append(task)
+    return changed
+
+
+def actions(requests: list[dict[str, str]]) -> list[str]:
+    return [request["action"] for request in requests]

@@ -19,7 +19,8 @@ import pytest
 
 from .conftest import ROOT, Emulator, playbook_env
 
-pytestmark = pytest.mark.integration
+# The tests share the instances launched once below: one xdist worker runs them together.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("aws_ec2_inventory")]
 
 ANSIBLE_INVENTORY = str(Path(sys.executable).parent / "ansible-inventory")
 DEBIAN_AMI = "/aws/service/debian/release/bookworm/latest/amd64"
@@ -36,6 +37,13 @@ INSTANCES: dict[str, dict[str, str]] = {
     # A stopped webstack instance (stopped below).
     "prod-backend-stopped": {"Project": "webstack", "Environment": "Production", "Tier": "backend"},
 }
+
+
+@pytest.fixture(scope="module")
+def fresh(emulator: Emulator) -> Emulator:
+    """This worker's emulator, emptied once for the module: its tests share the instances below."""
+    emulator.reset()
+    return emulator
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,11 @@
 """The compute layer of both environments, as the emulator reports it.
 
-The tests run in file order and share one emulator state: check mode on an
-empty account, provisioning of staging and prod, the groups, launch templates,
-IAM, bucket, internal ALB and outputs, reruns, refused inputs, a changed
-instance type rolling through staging's group (a launch template version 2),
-and staging's teardown from that state, then again.
+The deployed-stack tests read the shared deployment (stack.py) at their step:
+the groups, launch templates, IAM, bucket, internal ALB and outputs; reruns
+that keep a scale-out; a changed instance type rolling through staging's
+group (a launch template version 2); staging's teardown from that state, then
+again. Check mode on an empty account, refused inputs and the emulator's
+launch-template versions run in this worker's own emulator.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from .conftest import Emulator, inventory_vars, make_inventory, mutating, run_playbook, tags
+from .conftest import Emulator, actions, changed_tasks, inventory_vars, make_inventory, mutating, run_playbook, tags
+from .stack import Stack, compute_layer
 
 pytestmark = pytest.mark.integration
 
@@ -45,108 +47,90 @@ ALLOWED_ACTIONS = {
     "logs:DescribeLogStreams",
     "logs:PutRetentionPolicy",
 }
-RUNS: dict[str, str] = {}
-# The inventory each environment was last provisioned from, when not inventories/<env>.
-DEPLOYED: dict[str, Path] = {}
 
 
-def changed_tasks(output: str, role: str) -> list[str]:
-    """The tasks of ``role`` that reported a change in a playbook's output."""
-    changed, task = [], ""
-    for line in output.splitlines():
-        if line.startswith("TASK ["):
-            task = line
-        elif line.startswith("changed:") and task.startswith(f"TASK [{role} : "):
-            changed.append(task)
-    return changed
-
-
-def actions(requests: list[dict[str, str]]) -> list[str]:
-    return [request["action"] for request in requests]
-
-
-def group(fresh: Emulator, name: str) -> dict[str, Any]:
-    (found,) = fresh.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[name])[
-        "AutoScalingGroups"
-    ]
+def group(aws: Any, name: str) -> dict[str, Any]:
+    (found,) = aws.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"]
     return found
 
 
-def template_version(fresh: Emulator, name: str, version: str = "$Default") -> dict[str, Any]:
-    (found,) = fresh.client("ec2").describe_launch_template_versions(LaunchTemplateName=name, Versions=[version])[
+def template_version(aws: Any, name: str, version: str = "$Default") -> dict[str, Any]:
+    (found,) = aws.client("ec2").describe_launch_template_versions(LaunchTemplateName=name, Versions=[version])[
         "LaunchTemplateVersions"
     ]
     return found
 
 
-def target_group_arn(fresh: Emulator, name: str) -> str:
-    return fresh.client("elbv2").describe_target_groups(Names=[name])["TargetGroups"][0]["TargetGroupArn"]
+def target_group_arn(aws: Any, name: str) -> str:
+    return aws.client("elbv2").describe_target_groups(Names=[name])["TargetGroups"][0]["TargetGroupArn"]
 
 
-def app_subnets(fresh: Emulator, environment: str) -> dict[str, str]:
-    subnets = fresh.client("ec2").describe_subnets(
+def app_subnets(aws: Any, environment: str) -> dict[str, str]:
+    subnets = aws.client("ec2").describe_subnets(
         Filters=[{"Name": "tag:Environment", "Values": [environment]}, {"Name": "tag:Tier", "Values": ["app"]}]
     )["Subnets"]
     return {subnet["AvailabilityZone"]: subnet["SubnetId"] for subnet in subnets}
 
 
-def security_group_id(fresh: Emulator, name: str) -> str:
-    (found,) = fresh.client("ec2").describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])[
+def security_group_id(aws: Any, name: str) -> str:
+    (found,) = aws.client("ec2").describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])[
         "SecurityGroups"
     ]
     return found["GroupId"]
 
 
-def parameter(fresh: Emulator, name: str) -> str:
-    return fresh.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+def parameter(aws: Any, name: str) -> str:
+    return aws.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
 
 
-def account(fresh: Emulator) -> str:
-    return fresh.client("sts").get_caller_identity()["Account"]
+def account(aws: Any) -> str:
+    return aws.client("sts").get_caller_identity()["Account"]
 
 
-def user_data(fresh: Emulator, prefix: str, tier: str) -> str:
-    return base64.b64decode(template_version(fresh, f"{prefix}-{tier}")["LaunchTemplateData"]["UserData"]).decode()
+def user_data(aws: Any, prefix: str, tier: str) -> str:
+    return base64.b64decode(template_version(aws, f"{prefix}-{tier}")["LaunchTemplateData"]["UserData"]).decode()
 
 
 # --------------------------------------------------------------------------- #
 # Check mode and provisioning
 # --------------------------------------------------------------------------- #
-def test_check_mode_on_an_empty_account_creates_nothing(fresh: Emulator) -> None:
-    mark = fresh.mark()
+def test_check_mode_on_an_empty_account_creates_nothing(empty_account: Emulator) -> None:
+    mark = empty_account.mark()
 
-    run = run_playbook(fresh, "inventories/staging", "provision.yml", "--check", "--diff")
+    run = run_playbook(empty_account, "inventories/staging", "provision.yml", "--check", "--diff")
 
     assert run.returncode == 0, run.output
     assert "ELB health checks: frontend, absent" in run.output
-    assert mutating(fresh.since(mark)) == []
+    assert mutating(empty_account.since(mark)) == []
 
 
+@pytest.mark.stack("deploy")
 @pytest.mark.parametrize("inventory", ["staging", "prod"])
-def test_provision(fresh: Emulator, inventory: str) -> None:
-    run = run_playbook(fresh, f"inventories/{inventory}", "provision.yml")
+def test_provision(stack: Stack, inventory: str) -> None:
+    run = stack.runs[f"provision-{inventory}"]
 
     assert run.returncode == 0, run.output
-    RUNS[inventory] = run.output
+    assert changed_tasks(run.output, "compute")
 
 
 # --------------------------------------------------------------------------- #
 # What was built
 # --------------------------------------------------------------------------- #
+@pytest.mark.stack("deploy")
 @pytest.mark.parametrize("env", ["prod", "staging"])
 @pytest.mark.parametrize("tier", TIERS)
-def test_groups_span_the_inventory_azs_behind_their_target_group(fresh: Emulator, env: str, tier: str) -> None:
+def test_groups_span_the_inventory_azs_behind_their_target_group(stack: Stack, env: str, tier: str) -> None:
     inventory = ENVS[env]
     prefix = inventory["webstack_prefix"]
-    found = group(fresh, f"{prefix}-{tier}")
-    subnets = app_subnets(fresh, inventory["webstack_environment"])
+    found = group(stack, f"{prefix}-{tier}")
+    subnets = app_subnets(stack, inventory["webstack_environment"])
 
     assert sorted(found["VPCZoneIdentifier"].split(",")) == sorted(subnets[az] for az in inventory["webstack_azs"])
     assert sorted(found["AvailabilityZones"]) == sorted(inventory["webstack_azs"])
     assert found["MinSize"] == inventory[f"compute_{tier}_min_size"]
     assert found["MaxSize"] == inventory[f"compute_{tier}_max_size"]
     assert found["DesiredCapacity"] == inventory[f"compute_{tier}_desired_capacity"]
-    assert found["TargetGroupARNs"] == [target_group_arn(fresh, f"{prefix}-{tier}")]
+    assert found["TargetGroupARNs"] == [target_group_arn(stack, f"{prefix}-{tier}")]
     assert found["HealthCheckType"] == "ELB"
     assert found["HealthCheckGracePeriod"] == inventory["compute_health_check_grace_period"]
     assert found["LaunchTemplate"]["LaunchTemplateName"] == f"{prefix}-{tier}"
@@ -167,16 +151,17 @@ def test_prod_runs_at_least_one_instance_per_az() -> None:
     assert len(STAGING["webstack_azs"]) == 1
 
 
+@pytest.mark.stack("deploy")
 @pytest.mark.parametrize("env", ["prod", "staging"])
 @pytest.mark.parametrize("tier", TIERS)
-def test_launch_templates_require_imdsv2_encrypt_and_stay_private(fresh: Emulator, env: str, tier: str) -> None:
+def test_launch_templates_require_imdsv2_encrypt_and_stay_private(stack: Stack, env: str, tier: str) -> None:
     inventory = ENVS[env]
     prefix = inventory["webstack_prefix"]
-    version = template_version(fresh, f"{prefix}-{tier}")
+    version = template_version(stack, f"{prefix}-{tier}")
     data = version["LaunchTemplateData"]
 
     assert version["VersionNumber"] == 1
-    assert data["ImageId"] == parameter(fresh, DEBIAN_AMI)
+    assert data["ImageId"] == parameter(stack, DEBIAN_AMI)
     assert data["InstanceType"] == inventory[f"compute_{tier}_instance_type"]
     assert data["MetadataOptions"]["HttpTokens"] == "required"
     assert data["MetadataOptions"]["HttpEndpoint"] == "enabled"
@@ -187,22 +172,23 @@ def test_launch_templates_require_imdsv2_encrypt_and_stay_private(fresh: Emulato
     assert data["BlockDeviceMappings"][0]["Ebs"]["VolumeSize"] == inventory["compute_root_volume_size"]
     (interface,) = data["NetworkInterfaces"]
     assert interface["AssociatePublicIpAddress"] is False
-    assert interface["Groups"] == [security_group_id(fresh, f"{prefix}-{tier}")]
+    assert interface["Groups"] == [security_group_id(stack, f"{prefix}-{tier}")]
     assert "SecurityGroupIds" not in data
-    profile = f"arn:aws:iam::{account(fresh)}:instance-profile/{prefix}-{tier}-instance"
+    profile = f"arn:aws:iam::{account(stack)}:instance-profile/{prefix}-{tier}-instance"
     assert data["IamInstanceProfile"]["Arn"] == profile
     # The emulator's DescribeLaunchTemplates shows only the tags given at creation; DescribeTags shows all.
     filters = [{"Name": "resource-id", "Values": [version["LaunchTemplateId"]]}]
-    template_tags = tags(fresh.client("ec2").describe_tags(Filters=filters))
+    template_tags = tags(stack.client("ec2").describe_tags(Filters=filters))
     assert template_tags["Tier"] == tier
     assert template_tags["Environment"] == inventory["webstack_environment"]
 
 
+@pytest.mark.stack("deploy")
 @pytest.mark.parametrize("env", ["prod", "staging"])
 @pytest.mark.parametrize("tier", TIERS)
-def test_user_data_fetches_and_applies_the_tier_bundle(fresh: Emulator, env: str, tier: str) -> None:
+def test_user_data_fetches_and_applies_the_tier_bundle(stack: Stack, env: str, tier: str) -> None:
     prefix = ENVS[env]["webstack_prefix"]
-    script = user_data(fresh, prefix, tier)
+    script = user_data(stack, prefix, tier)
 
     assert script.startswith("#!/bin/bash\n")
     syntax = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True, check=False)
@@ -210,7 +196,7 @@ def test_user_data_fetches_and_applies_the_tier_bundle(fresh: Emulator, env: str
     instance = json.loads(script.split("<<'JSON'\n", 1)[1].split("\nJSON\n", 1)[0])
     assert instance == {
         "webstack_asg": f"{prefix}-{tier}",
-        "webstack_bucket": f"{prefix}-bootstrap-{account(fresh)}",
+        "webstack_bucket": f"{prefix}-bootstrap-{account(stack)}",
         "webstack_bundle_key": f"bundles/{tier}/bundle.tar.gz",
         "webstack_environment": ENVS[env]["webstack_environment"],
         "webstack_health_check_path": "/healthz",
@@ -229,11 +215,12 @@ def test_user_data_fetches_and_applies_the_tier_bundle(fresh: Emulator, env: str
     assert "amazon-ssm-agent" in script
 
 
+@pytest.mark.stack("deploy")
 @pytest.mark.parametrize("env", ["prod", "staging"])
-def test_scaling_policies_track_the_inventory_targets(fresh: Emulator, env: str) -> None:
+def test_scaling_policies_track_the_inventory_targets(stack: Stack, env: str) -> None:
     inventory = ENVS[env]
     prefix = inventory["webstack_prefix"]
-    autoscaling = fresh.client("autoscaling")
+    autoscaling = stack.client("autoscaling")
     for tier in TIERS:
         policies = {
             p["PolicyName"]: p
@@ -253,20 +240,21 @@ def test_scaling_policies_track_the_inventory_targets(fresh: Emulator, env: str)
     assert config["TargetValue"] == inventory["compute_frontend_requests_per_target"]
     spec = config["PredefinedMetricSpecification"]
     assert spec["PredefinedMetricType"] == "ALBRequestCountPerTarget"
-    tg = target_group_arn(fresh, f"{prefix}-frontend")
-    (public_alb,) = fresh.client("elbv2").describe_target_groups(TargetGroupArns=[tg])["TargetGroups"][0][
+    tg = target_group_arn(stack, f"{prefix}-frontend")
+    (public_alb,) = stack.client("elbv2").describe_target_groups(TargetGroupArns=[tg])["TargetGroups"][0][
         "LoadBalancerArns"
     ]
     assert spec["ResourceLabel"] == f"{public_alb.split(':loadbalancer/')[1]}/{tg.split(':')[-1]}"
 
 
+@pytest.mark.stack("deploy")
 @pytest.mark.parametrize("env", ["prod", "staging"])
 @pytest.mark.parametrize("tier", TIERS)
-def test_instance_roles_allow_no_more_than_listed(fresh: Emulator, env: str, tier: str) -> None:
+def test_instance_roles_allow_no_more_than_listed(stack: Stack, env: str, tier: str) -> None:
     prefix = ENVS[env]["webstack_prefix"]
     name = f"{prefix}-{tier}-instance"
-    bucket = f"{prefix}-bootstrap-{account(fresh)}"
-    iam = fresh.client("iam")
+    bucket = f"{prefix}-bootstrap-{account(stack)}"
+    iam = stack.client("iam")
 
     role = iam.get_role(RoleName=name)["Role"]
     trust = role["AssumeRolePolicyDocument"]
@@ -279,10 +267,10 @@ def test_instance_roles_allow_no_more_than_listed(fresh: Emulator, env: str, tie
 
     document = iam.get_role_policy(RoleName=name, PolicyName=name)["PolicyDocument"]
     allowed_resources = (
-        f"arn:aws:secretsmanager:us-east-1:{account(fresh)}:secret:{prefix}/",
-        f"arn:aws:ssm:us-east-1:{account(fresh)}:parameter/{prefix}",
+        f"arn:aws:secretsmanager:us-east-1:{account(stack)}:secret:{prefix}/",
+        f"arn:aws:ssm:us-east-1:{account(stack)}:parameter/{prefix}",
         f"arn:aws:s3:::{bucket}/bundles/{tier}/",
-        f"arn:aws:logs:us-east-1:{account(fresh)}:log-group:/{prefix}/",
+        f"arn:aws:logs:us-east-1:{account(stack)}:log-group:/{prefix}/",
     )
     for statement in document["Statement"]:
         assert statement["Effect"] == "Allow"
@@ -300,11 +288,12 @@ def test_instance_roles_allow_no_more_than_listed(fresh: Emulator, env: str, tie
                 assert resource.startswith(allowed_resources), resource
 
 
+@pytest.mark.stack("deploy")
 @pytest.mark.parametrize("env", ["prod", "staging"])
-def test_bootstrap_bucket_is_encrypted_versioned_and_private(fresh: Emulator, env: str) -> None:
+def test_bootstrap_bucket_is_encrypted_versioned_and_private(stack: Stack, env: str) -> None:
     prefix = ENVS[env]["webstack_prefix"]
-    bucket = f"{prefix}-bootstrap-{account(fresh)}"
-    s3 = fresh.client("s3")
+    bucket = f"{prefix}-bootstrap-{account(stack)}"
+    s3 = stack.client("s3")
 
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
@@ -322,20 +311,21 @@ def test_bootstrap_bucket_is_encrypted_versioned_and_private(fresh: Emulator, en
     assert bucket_tags["Environment"] == ENVS[env]["webstack_environment"]
 
 
+@pytest.mark.stack("deploy")
 @pytest.mark.parametrize("env", ["prod", "staging"])
-def test_internal_alb_forwards_to_the_backend_from_the_app_subnets(fresh: Emulator, env: str) -> None:
+def test_internal_alb_forwards_to_the_backend_from_the_app_subnets(stack: Stack, env: str) -> None:
     inventory = ENVS[env]
     prefix = inventory["webstack_prefix"]
-    elbv2 = fresh.client("elbv2")
+    elbv2 = stack.client("elbv2")
     (alb,) = elbv2.describe_load_balancers(Names=[f"{prefix}-internal"])["LoadBalancers"]
 
     assert alb["Scheme"] == "internal"
-    subnets = app_subnets(fresh, inventory["webstack_environment"])
+    subnets = app_subnets(stack, inventory["webstack_environment"])
     assert sorted(az["SubnetId"] for az in alb["AvailabilityZones"]) == sorted(subnets.values())
     assert len(alb["AvailabilityZones"]) >= 2
-    assert alb["SecurityGroups"] == [security_group_id(fresh, f"{prefix}-internal-alb")]
+    assert alb["SecurityGroups"] == [security_group_id(stack, f"{prefix}-internal-alb")]
     (listener,) = elbv2.describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"]
-    backend = target_group_arn(fresh, f"{prefix}-backend")
+    backend = target_group_arn(stack, f"{prefix}-backend")
     assert (listener["Protocol"], listener["Port"]) == ("HTTP", 80)
     assert [(a["Type"], a["TargetGroupArn"]) for a in listener["DefaultActions"]] == [("forward", backend)]
     (target_group,) = elbv2.describe_target_groups(TargetGroupArns=[backend])["TargetGroups"]
@@ -343,46 +333,48 @@ def test_internal_alb_forwards_to_the_backend_from_the_app_subnets(fresh: Emulat
     assert target_group["HealthCheckPath"] == "/healthz"
 
 
+@pytest.mark.stack("deploy")
 @pytest.mark.parametrize("env", ["prod", "staging"])
-def test_outputs_are_published_in_ssm(fresh: Emulator, env: str) -> None:
+def test_outputs_are_published_in_ssm(stack: Stack, env: str) -> None:
     prefix = ENVS[env]["webstack_prefix"]
-    (alb,) = fresh.client("elbv2").describe_load_balancers(Names=[f"{prefix}-internal"])["LoadBalancers"]
+    (alb,) = stack.client("elbv2").describe_load_balancers(Names=[f"{prefix}-internal"])["LoadBalancers"]
     path = f"/{prefix}/compute"
 
-    assert parameter(fresh, f"{path}/internal-alb-dns") == alb["DNSName"]
-    assert parameter(fresh, f"{path}/internal-alb-port") == "80"
-    assert parameter(fresh, f"{path}/bucket") == f"{prefix}-bootstrap-{account(fresh)}"
-    assert parameter(fresh, f"{path}/bundle-prefix") == "bundles/"
-    assert parameter(fresh, f"{path}/frontend-asg") == f"{prefix}-frontend"
-    assert parameter(fresh, f"{path}/backend-asg") == f"{prefix}-backend"
+    assert parameter(stack, f"{path}/internal-alb-dns") == alb["DNSName"]
+    assert parameter(stack, f"{path}/internal-alb-port") == "80"
+    assert parameter(stack, f"{path}/bucket") == f"{prefix}-bootstrap-{account(stack)}"
+    assert parameter(stack, f"{path}/bundle-prefix") == "bundles/"
+    assert parameter(stack, f"{path}/frontend-asg") == f"{prefix}-frontend"
+    assert parameter(stack, f"{path}/backend-asg") == f"{prefix}-backend"
 
 
 # --------------------------------------------------------------------------- #
 # Reruns and changes
 # --------------------------------------------------------------------------- #
+@pytest.mark.stack("rerun")
 @pytest.mark.parametrize("inventory", ["staging", "prod"])
-def test_second_run_changes_nothing_and_keeps_a_scale_out(fresh: Emulator, inventory: str) -> None:
+def test_second_run_changes_nothing_and_keeps_a_scale_out(stack: Stack, inventory: str) -> None:
     prefix = ENVS[inventory]["webstack_prefix"]
     scaled = ENVS[inventory]["compute_frontend_max_size"]
-    fresh.client("autoscaling").set_desired_capacity(AutoScalingGroupName=f"{prefix}-frontend", DesiredCapacity=scaled)
-    mark = fresh.mark()
+    # The step set the frontend's desired capacity to its maximum before the rerun.
+    assert stack.recorded[f"scaled-out-{inventory}"] == scaled
 
-    run = run_playbook(fresh, f"inventories/{inventory}", "provision.yml")
+    run = stack.runs[f"rerun-{inventory}"]
 
     assert run.returncode == 0, run.output
     assert run.changed == 0, run.output
-    assert mutating(fresh.since(mark)) == []
-    assert group(fresh, f"{prefix}-frontend")["DesiredCapacity"] == scaled
+    assert changed_tasks(run.output, "compute") == []
+    assert mutating(run.requests) == []
+    assert group(stack, f"{prefix}-frontend")["DesiredCapacity"] == scaled
 
 
-def test_check_mode_on_a_deployed_environment_predicts_no_change(fresh: Emulator) -> None:
-    mark = fresh.mark()
-
-    run = run_playbook(fresh, "inventories/staging", "provision.yml", "--check")
+@pytest.mark.stack("check")
+def test_check_mode_on_a_deployed_environment_predicts_no_change(stack: Stack) -> None:
+    run = stack.runs["check-staging"]
 
     assert run.returncode == 0, run.output
     assert changed_tasks(run.output, "compute") == []
-    assert mutating(fresh.since(mark)) == []
+    assert mutating(run.requests) == []
 
 
 # --------------------------------------------------------------------------- #
@@ -412,160 +404,74 @@ def test_check_mode_on_a_deployed_environment_predicts_no_change(fresh: Emulator
     ],
 )
 def test_bad_input_is_refused_before_any_mutating_call(
-    fresh: Emulator, tmp_path: Path, changes: dict[str, Any], named: str
+    emulator: Emulator, tmp_path: Path, changes: dict[str, Any], named: str
 ) -> None:
     inventory = make_inventory(tmp_path, "staging", changes)
-    mark = fresh.mark()
+    mark = emulator.mark()
 
-    run = run_playbook(fresh, inventory, "provision.yml")
+    run = run_playbook(emulator, inventory, "provision.yml")
 
     assert run.returncode != 0
     assert named in run.output, run.output
     assert "Check the compute inputs" in run.output
-    sent = actions(fresh.since(mark))
-    assert mutating(fresh.since(mark)) == []
+    sent = actions(emulator.since(mark))
+    assert mutating(emulator.since(mark)) == []
     assert set(sent) <= {"DescribeImages"}, sent
     if "compute_ami_id" in changes and changes["compute_ami_id"].startswith("ami-"):
         assert sent == ["DescribeImages"]
 
 
-def test_production_refuses_a_single_instance_tier(fresh: Emulator, tmp_path: Path) -> None:
+def test_production_refuses_a_single_instance_tier(emulator: Emulator, tmp_path: Path) -> None:
     inventory = make_inventory(tmp_path, "prod", {"compute_backend_min_size": 1, "compute_backend_desired_capacity": 1})
-    mark = fresh.mark()
+    mark = emulator.mark()
 
-    run = run_playbook(fresh, inventory, "provision.yml")
+    run = run_playbook(emulator, inventory, "provision.yml")
 
     assert run.returncode != 0
     assert "compute_backend_min_size: 1 is too few for Production" in " ".join(run.output.split())
-    assert mutating(fresh.since(mark)) == []
+    assert mutating(emulator.since(mark)) == []
 
 
 # --------------------------------------------------------------------------- #
 # A changed instance type, then teardown from that state
 # --------------------------------------------------------------------------- #
-# In staging, so that staging's teardown below meets templates with two versions.
-def test_a_new_instance_type_makes_a_template_version_and_rolls_the_group(fresh: Emulator, tmp_path: Path) -> None:
-    inventory = make_inventory(tmp_path, "staging", {"compute_frontend_instance_type": "t3.large"})
-    mark = fresh.mark()
-
-    run = run_playbook(fresh, inventory, "provision.yml")
+# In staging, so that staging's teardown below meets templates with two versions. The
+# compute layer alone is provisioned: it reads what it stands on by names and tags.
+@pytest.mark.stack("instance-type")
+def test_a_new_instance_type_makes_a_template_version_and_rolls_the_group(stack: Stack) -> None:
+    run = stack.runs["instance-type"]
 
     assert run.returncode == 0, run.output
-    DEPLOYED["staging"] = inventory
-    sent = actions(fresh.since(mark))
+    sent = actions(run.requests)
     assert sent.count("CreateLaunchTemplateVersion") == 1
     assert sent.count("UpdateAutoScalingGroup") == 1
     assert sent.count("StartInstanceRefresh") == 1
-    latest = template_version(fresh, "webstack-staging-frontend", "$Latest")
+    latest = template_version(stack, "webstack-staging-frontend", "$Latest")
     assert latest["VersionNumber"] == 2
     assert latest["DefaultVersion"] is True
     assert latest["LaunchTemplateData"]["InstanceType"] == "t3.large"
     assert latest["LaunchTemplateData"]["MetadataOptions"]["HttpTokens"] == "required"
     # The new version's user data reads back as the first one's: the same script.
-    first = template_version(fresh, "webstack-staging-frontend", "1")["LaunchTemplateData"]["UserData"]
+    first = template_version(stack, "webstack-staging-frontend", "1")["LaunchTemplateData"]["UserData"]
     assert latest["LaunchTemplateData"]["UserData"] == first
-    assert user_data(fresh, "webstack-staging", "frontend").startswith("#!/bin/bash\n")
-    assert group(fresh, "webstack-staging-frontend")["LaunchTemplate"]["Version"] == "2"
-    assert group(fresh, "webstack-staging-backend")["LaunchTemplate"]["Version"] == "1"
-    autoscaling = fresh.client("autoscaling")
+    assert user_data(stack, "webstack-staging", "frontend").startswith("#!/bin/bash\n")
+    assert group(stack, "webstack-staging-frontend")["LaunchTemplate"]["Version"] == "2"
+    assert group(stack, "webstack-staging-backend")["LaunchTemplate"]["Version"] == "1"
+    autoscaling = stack.client("autoscaling")
     (refresh,) = autoscaling.describe_instance_refreshes(AutoScalingGroupName="webstack-staging-frontend")[
         "InstanceRefreshes"
     ]
     assert refresh["Preferences"]["MinHealthyPercentage"] == STAGING["compute_min_healthy_percentage"]
     backend = autoscaling.describe_instance_refreshes(AutoScalingGroupName="webstack-staging-backend")
     assert backend["InstanceRefreshes"] == []
-    assert group(fresh, "webstack-prod-frontend")["LaunchTemplate"]["Version"] == "1"
+    assert group(stack, "webstack-prod-frontend")["LaunchTemplate"]["Version"] == "1"
+    assert compute_layer(stack, "webstack-prod") == stack.recorded["prod-compute-before-instance-type"]
 
-    mark = fresh.mark()
-    again = run_playbook(fresh, inventory, "provision.yml")
+    again = stack.runs["instance-type-again"]
 
     assert again.returncode == 0, again.output
     assert again.changed == 0, again.output
-    assert mutating(fresh.since(mark)) == []
-
-
-def compute_layer(fresh: Emulator, prefix: str) -> dict[str, Any]:
-    """What the emulator reports of one environment's compute layer (and the instances of its groups)."""
-    autoscaling, ec2, elbv2, iam, s3, ssm = (
-        fresh.client(s) for s in ("autoscaling", "ec2", "elbv2", "iam", "s3", "ssm")
-    )
-
-    def ours(name: str) -> bool:
-        return name.startswith(f"{prefix}-")
-
-    def pages(client: Any, operation: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
-        return [item for page in client.get_paginator(operation).paginate(**kwargs) for item in page[key]]
-
-    groups = {
-        g["AutoScalingGroupName"]: {
-            "launch_template": g["LaunchTemplate"],
-            "sizes": (g["MinSize"], g["MaxSize"], g["DesiredCapacity"]),
-            "target groups": g["TargetGroupARNs"],
-            "instances": sorted((i["InstanceId"], i["LaunchTemplate"]["Version"]) for i in g["Instances"]),
-            "policies": sorted(
-                p["PolicyName"]
-                for p in autoscaling.describe_policies(AutoScalingGroupName=g["AutoScalingGroupName"])[
-                    "ScalingPolicies"
-                ]
-            ),
-        }
-        for g in pages(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups")
-        if ours(g["AutoScalingGroupName"])
-    }
-    templates = {
-        t["LaunchTemplateName"]: {
-            "id": t["LaunchTemplateId"],
-            "default": t["DefaultVersionNumber"],
-            "versions": [
-                (v["VersionNumber"], v["LaunchTemplateData"]["InstanceType"], v["LaunchTemplateData"].get("UserData"))
-                for v in ec2.describe_launch_template_versions(LaunchTemplateId=t["LaunchTemplateId"])[
-                    "LaunchTemplateVersions"
-                ]
-            ],
-        }
-        for t in pages(ec2, "describe_launch_templates", "LaunchTemplates")
-        if ours(t["LaunchTemplateName"])
-    }
-    roles = {
-        r["RoleName"]: {
-            "inline": iam.list_role_policies(RoleName=r["RoleName"])["PolicyNames"],
-            "attached": [
-                p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=r["RoleName"])["AttachedPolicies"]
-            ],
-        }
-        for r in pages(iam, "list_roles", "Roles")
-        if ours(r["RoleName"])
-    }
-    profiles = {
-        p["InstanceProfileName"]: [r["RoleName"] for r in p["Roles"]]
-        for p in pages(iam, "list_instance_profiles", "InstanceProfiles")
-        if ours(p["InstanceProfileName"])
-    }
-    buckets = sorted(b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(f"{prefix}-bootstrap-"))
-    load_balancers = {
-        lb["LoadBalancerName"]: lb["LoadBalancerArn"]
-        for lb in pages(elbv2, "describe_load_balancers", "LoadBalancers")
-        if lb["LoadBalancerName"] == f"{prefix}-internal"
-    }
-    target_groups = {
-        g["TargetGroupName"]: g["TargetGroupArn"]
-        for g in pages(elbv2, "describe_target_groups", "TargetGroups")
-        if g["TargetGroupName"] == f"{prefix}-backend"
-    }
-    parameters = {
-        p["Name"]: p["Value"]
-        for p in pages(ssm, "get_parameters_by_path", "Parameters", Path=f"/{prefix}/compute", Recursive=True)
-    }
-    return {
-        "groups": groups,
-        "launch templates": templates,
-        "roles": roles,
-        "instance profiles": profiles,
-        "buckets": buckets,
-        "internal ALB": load_balancers,
-        "backend target group": target_groups,
-        "SSM outputs": parameters,
-    }
+    assert mutating(again.requests) == []
 
 
 NOTHING = {
@@ -578,56 +484,49 @@ NOTHING = {
     "backend target group": {},
     "SSM outputs": {},
 }
-PROD_BEFORE_TEARDOWN: dict[str, Any] = {}
 
 
-def test_staging_teardown_after_a_second_template_version_removes_its_tiers_and_spares_prod(fresh: Emulator) -> None:
-    staging = compute_layer(fresh, "webstack-staging")
-    # What the previous test left: the teardown meets a template with two versions, the group on the second.
+@pytest.mark.stack("staging-teardown")
+def test_staging_teardown_after_a_second_template_version_removes_its_tiers_and_spares_prod(stack: Stack) -> None:
+    staging = stack.recorded["staging-compute-before-teardown"]
+    prod_before = stack.recorded["prod-before-staging-teardown"]["compute"]
+    # What the instance-type step left: the teardown meets a template with two versions, the group on the second.
     assert [v[0] for v in staging["launch templates"]["webstack-staging-frontend"]["versions"]] == [1, 2]
     assert staging["groups"]["webstack-staging-frontend"]["launch_template"]["Version"] == "2"
     assert all(staging[kind] for kind in NOTHING), staging
-    PROD_BEFORE_TEARDOWN.update(compute_layer(fresh, "webstack-prod"))
-    assert all(PROD_BEFORE_TEARDOWN[kind] for kind in NOTHING), PROD_BEFORE_TEARDOWN
-    bucket = f"webstack-staging-bootstrap-{account(fresh)}"
-    s3 = fresh.client("s3")
-    # The bucket refuses requests without TLS, and the emulator speaks plain HTTP.
-    s3.delete_bucket_policy(Bucket=bucket)
-    s3.put_object(Bucket=bucket, Key="bundles/frontend/bundle.tar.gz", Body=b"one")
-    s3.put_object(Bucket=bucket, Key="bundles/frontend/bundle.tar.gz", Body=b"two")
-    mark = fresh.mark()
+    assert all(prod_before[kind] for kind in NOTHING), prod_before
 
-    # The inventory staging was last provisioned from (the changed instance type).
-    run = run_playbook(fresh, DEPLOYED.get("staging", "inventories/staging"), "teardown.yml")
+    # Run from the inventory staging was last provisioned from (the changed instance type),
+    # with two versions of a bundle in the bucket.
+    run = stack.runs["teardown-staging"]
 
     assert run.returncode == 0, run.output
     assert "Failed to delete template versions" not in run.output, run.output
-    sent = actions(fresh.since(mark))
+    sent = actions(run.requests)
     assert sent.count("DeleteLaunchTemplateVersions") == 1  # the frontend's version 1; the backend has one version
     assert sent.count("DeleteLaunchTemplate") == 2
-    assert compute_layer(fresh, "webstack-staging") == NOTHING
-    assert compute_layer(fresh, "webstack-prod") == PROD_BEFORE_TEARDOWN
+    assert compute_layer(stack, "webstack-staging") == NOTHING
+    assert compute_layer(stack, "webstack-prod") == prod_before
     template_ids = [t["id"] for t in staging["launch templates"].values()]
-    leftover = fresh.client("ec2").describe_tags(Filters=[{"Name": "resource-id", "Values": template_ids}])["Tags"]
+    leftover = stack.client("ec2").describe_tags(Filters=[{"Name": "resource-id", "Values": template_ids}])["Tags"]
     assert leftover == []
 
 
-def test_a_second_staging_teardown_changes_nothing(fresh: Emulator) -> None:
-    mark = fresh.mark()
-
-    run = run_playbook(fresh, DEPLOYED.get("staging", "inventories/staging"), "teardown.yml")
+@pytest.mark.stack("staging-teardown")
+def test_a_second_staging_teardown_changes_nothing(stack: Stack) -> None:
+    run = stack.runs["teardown-staging-again"]
 
     assert run.returncode == 0, run.output
     assert run.changed == 0, run.output
-    assert mutating(fresh.since(mark)) == []
-    assert compute_layer(fresh, "webstack-staging") == NOTHING
-    assert compute_layer(fresh, "webstack-prod") == PROD_BEFORE_TEARDOWN
+    assert mutating(run.requests) == []
+    assert compute_layer(stack, "webstack-staging") == NOTHING
+    assert compute_layer(stack, "webstack-prod") == stack.recorded["prod-before-staging-teardown"]["compute"]
 
 
 # The emulator's DeleteLaunchTemplateVersions (scripts/emulator.py), which the teardown above relies on.
-def test_the_emulator_deletes_launch_template_versions_but_not_the_default(fresh: Emulator) -> None:
-    ec2 = fresh.client("ec2")
-    data = {"ImageId": parameter(fresh, DEBIAN_AMI), "UserData": base64.b64encode(b"#!/bin/sh\n").decode()}
+def test_the_emulator_deletes_launch_template_versions_but_not_the_default(empty_account: Emulator) -> None:
+    ec2 = empty_account.client("ec2")
+    data = {"ImageId": parameter(empty_account, DEBIAN_AMI), "UserData": base64.b64encode(b"#!/bin/sh\n").decode()}
     template = ec2.create_launch_template(LaunchTemplateName="emulator-check", LaunchTemplateData=data)
     template_id = template["LaunchTemplate"]["LaunchTemplateId"]
     for instance_type in ("t3.small", "t3.medium"):

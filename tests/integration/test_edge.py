@@ -1,8 +1,7 @@
-"""The edge and identity layers, deployed for both environments and checked as the emulator reports them.
+"""The edge and identity layers of both environments, as the emulator reports them (the shared deployment, stack.py).
 
-The tests run in file order and share one emulator: prod, then staging, the
-shared ALB with its certificate, WAF and records, each environment's host
-rule, reruns, then staging's teardown and the refused edge teardown.
+Staging is deployed with a corporate SAML and an OIDC provider whose client
+secret is in Secrets Manager.
 """
 
 from __future__ import annotations
@@ -12,7 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import ROOT, Emulator, make_inventory, mutating, run_playbook, tags
+from .conftest import ROOT, changed_tasks, mutating, tags
+from .stack import OIDC_SECRET, Stack
 
 pytestmark = pytest.mark.integration
 
@@ -21,40 +21,11 @@ SITES = EDGE["webstack_edge_sites"]
 DOMAIN = EDGE["webstack_edge_domain"]
 ALB = "webstack-edge-alb"
 MANAGED_GROUPS = [group["name"] for group in EDGE["webstack_edge_waf_managed_rule_groups"]]
-OIDC_SECRET = "oidc-client-secret-7f3a9c"  # noqa: S105 -- a test value, stored in the emulator's Secrets Manager
-SAML_METADATA = """<?xml version="1.0"?>
-<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com/saml">
-  <IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
-    <SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
-      Location="https://idp.example.com/saml/sso"/>
-  </IDPSSODescriptor>
-</EntityDescriptor>
-"""
 
 
-@pytest.fixture(scope="module")
-def elbv2(fresh: Emulator) -> Any:
-    return fresh.client("elbv2")
-
-
-@pytest.fixture(scope="module")
-def inventories(fresh: Emulator, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """prod as shipped; staging with a corporate SAML and an OIDC provider whose secret is in Secrets Manager."""
-    folder = tmp_path_factory.mktemp("staging-idp")
-    metadata = folder / "corp-saml.xml"
-    metadata.write_text(SAML_METADATA)
-    fresh.client("secretsmanager").create_secret(Name="webstack-staging/idp/corp-oidc", SecretString=OIDC_SECRET)
-    providers = [
-        {"name": "corp-saml", "type": "SAML", "metadata_file": str(metadata), "attribute_mapping": {"email": "mail"}},
-        {
-            "name": "corp-oidc",
-            "type": "OIDC",
-            "issuer": "https://idp.example.com",
-            "client_id": "webstack-staging",
-            "client_secret_name": "webstack-staging/idp/corp-oidc",
-        },
-    ]
-    return {"prod": "inventories/prod", "staging": make_inventory(folder, "staging", {"identity_providers": providers})}
+@pytest.fixture
+def elbv2(stack: Stack) -> Any:
+    return stack.client("elbv2")
 
 
 def alb(elbv2: Any) -> dict[str, Any]:
@@ -75,21 +46,25 @@ def target_group_arn(elbv2: Any, name: str) -> str:
     return elbv2.describe_target_groups(Names=[name])["TargetGroups"][0]["TargetGroupArn"]
 
 
-def user_pool(fresh: Emulator, name: str) -> dict[str, Any] | None:
-    pools = fresh.client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]
+def user_pool(aws: Any, name: str) -> dict[str, Any] | None:
+    pools = aws.client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]
     return next((pool for pool in pools if pool["Name"] == name), None)
 
 
+@pytest.mark.stack("deploy")
 @pytest.mark.parametrize("inventory", ["prod", "staging"])
-def test_provision(fresh: Emulator, inventories: dict[str, Any], inventory: str) -> None:
-    run = run_playbook(fresh, inventories[inventory], "provision.yml", "--diff")
+def test_provision(stack: Stack, inventory: str) -> None:
+    run = stack.runs[f"provision-{inventory}"]
     assert run.returncode == 0, run.output[-5000:]
-    assert OIDC_SECRET not in run.output
+    assert changed_tasks(run.output, "edge")
+    for recorded in stack.runs.values():
+        assert OIDC_SECRET not in recorded.output
 
 
-def test_alb_is_internet_facing_in_the_public_subnets_and_protected(fresh: Emulator, elbv2: Any) -> None:
+@pytest.mark.stack("deploy")
+def test_alb_is_internet_facing_in_the_public_subnets_and_protected(stack: Stack, elbv2: Any) -> None:
     balancer = alb(elbv2)
-    subnets = fresh.client("ec2").describe_subnets(
+    subnets = stack.client("ec2").describe_subnets(
         SubnetIds=[zone["SubnetId"] for zone in balancer["AvailabilityZones"]]
     )
     attributes = {
@@ -103,9 +78,10 @@ def test_alb_is_internet_facing_in_the_public_subnets_and_protected(fresh: Emula
     assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
 
 
-def test_alb_security_group_allows_https_out_for_cognito(fresh: Emulator, elbv2: Any) -> None:
+@pytest.mark.stack("deploy")
+def test_alb_security_group_allows_https_out_for_cognito(stack: Stack, elbv2: Any) -> None:
     group_id = alb(elbv2)["SecurityGroups"][0]
-    group = fresh.client("ec2").describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+    group = stack.client("ec2").describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
     egress = {(rule["FromPort"], rule["IpRanges"][0]["CidrIp"]) for rule in group["IpPermissionsEgress"]}
     ingress = {(rule["FromPort"], rule["IpRanges"][0]["CidrIp"]) for rule in group["IpPermissions"]}
 
@@ -113,6 +89,7 @@ def test_alb_security_group_allows_https_out_for_cognito(fresh: Emulator, elbv2:
     assert ingress == {(80, "0.0.0.0/0"), (443, "0.0.0.0/0")}
 
 
+@pytest.mark.stack("deploy")
 def test_http_listener_only_redirects_to_https(elbv2: Any) -> None:
     http = listener(elbv2, "HTTP")
 
@@ -123,11 +100,10 @@ def test_http_listener_only_redirects_to_https(elbv2: Any) -> None:
     assert [rule["IsDefault"] for rule in rules] == [True]
 
 
-def test_https_listener_serves_the_issued_certificate_with_tls_1_2_and_a_404_default(
-    fresh: Emulator, elbv2: Any
-) -> None:
+@pytest.mark.stack("deploy")
+def test_https_listener_serves_the_issued_certificate_with_tls_1_2_and_a_404_default(stack: Stack, elbv2: Any) -> None:
     https = listener(elbv2, "HTTPS")
-    certificate = fresh.client("acm").describe_certificate(CertificateArn=https["Certificates"][0]["CertificateArn"])
+    certificate = stack.client("acm").describe_certificate(CertificateArn=https["Certificates"][0]["CertificateArn"])
 
     assert https["SslPolicy"] == EDGE["webstack_edge_tls_policy"]
     assert certificate["Certificate"]["Status"] == "ISSUED"
@@ -137,11 +113,10 @@ def test_https_listener_serves_the_issued_certificate_with_tls_1_2_and_a_404_def
     assert https["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "404"
 
 
-def test_staging_rule_authenticates_through_its_pool_client_and_domain_then_forwards(
-    fresh: Emulator, elbv2: Any
-) -> None:
-    cognito = fresh.client("cognito-idp")
-    pool = user_pool(fresh, "webstack-staging-users")
+@pytest.mark.stack("deploy")
+def test_staging_rule_authenticates_through_its_pool_client_and_domain_then_forwards(stack: Stack, elbv2: Any) -> None:
+    cognito = stack.client("cognito-idp")
+    pool = user_pool(stack, "webstack-staging-users")
     assert pool is not None
     clients = cognito.list_user_pool_clients(UserPoolId=pool["Id"], MaxResults=60)["UserPoolClients"]
     client = cognito.describe_user_pool_client(UserPoolId=pool["Id"], ClientId=clients[0]["ClientId"])["UserPoolClient"]
@@ -163,19 +138,21 @@ def test_staging_rule_authenticates_through_its_pool_client_and_domain_then_forw
     assert client.get("ClientSecret"), "the ALB needs a client with a secret"
 
 
-def test_prod_rule_forwards_without_signing_in(fresh: Emulator, elbv2: Any) -> None:
+@pytest.mark.stack("deploy")
+def test_prod_rule_forwards_without_signing_in(stack: Stack, elbv2: Any) -> None:
     rule = host_rule(elbv2, "prod")
     assert rule is not None
 
     assert sorted(rule["Conditions"][0]["HostHeaderConfig"]["Values"]) == sorted(SITES["prod"]["hosts"])
     assert [action["Type"] for action in rule["Actions"]] == ["forward"]
     assert rule["Actions"][0]["TargetGroupArn"] == target_group_arn(elbv2, "webstack-prod-frontend")
-    assert user_pool(fresh, "webstack-prod-users") is None
+    assert user_pool(stack, "webstack-prod-users") is None
 
 
-def test_staging_signs_in_through_the_corporate_saml_and_oidc_providers(fresh: Emulator) -> None:
-    cognito = fresh.client("cognito-idp")
-    pool = user_pool(fresh, "webstack-staging-users")
+@pytest.mark.stack("deploy")
+def test_staging_signs_in_through_the_corporate_saml_and_oidc_providers(stack: Stack) -> None:
+    cognito = stack.client("cognito-idp")
+    pool = user_pool(stack, "webstack-staging-users")
     assert pool is not None
     providers = {
         item["ProviderName"]: item["ProviderType"]
@@ -191,6 +168,7 @@ def test_staging_signs_in_through_the_corporate_saml_and_oidc_providers(fresh: E
     assert sorted(client["SupportedIdentityProviders"]) == ["COGNITO", "corp-oidc", "corp-saml"]
 
 
+@pytest.mark.stack("deploy")
 @pytest.mark.parametrize(("env", "environment"), [("prod", "Production"), ("staging", "Non-Production")])
 def test_frontend_target_groups_check_healthz_and_carry_their_environment(
     elbv2: Any, env: str, environment: str
@@ -202,16 +180,17 @@ def test_frontend_target_groups_check_healthz_and_carry_their_environment(
     assert {tag["Key"]: tag["Value"] for tag in group_tags}["Environment"] == environment
 
 
+@pytest.mark.stack("deploy")
 def test_web_acl_with_managed_groups_and_rate_limit_protects_the_alb_and_logs_redacted(
-    fresh: Emulator, elbv2: Any
+    stack: Stack, elbv2: Any
 ) -> None:
-    wafv2 = fresh.client("wafv2")
+    wafv2 = stack.client("wafv2")
     acl = wafv2.get_web_acl_for_resource(ResourceArn=alb(elbv2)["LoadBalancerArn"])["WebACL"]
     statements = [rule["Statement"] for rule in acl["Rules"]]
     managed = [item["ManagedRuleGroupStatement"]["Name"] for item in statements if "ManagedRuleGroupStatement" in item]
     rate = [item["RateBasedStatement"] for item in statements if "RateBasedStatement" in item]
     logging = wafv2.get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]
-    log_group = fresh.client("logs").describe_log_groups(logGroupNamePrefix="aws-waf-logs-")["logGroups"][0]
+    log_group = stack.client("logs").describe_log_groups(logGroupNamePrefix="aws-waf-logs-")["logGroups"][0]
 
     assert "Allow" in acl["DefaultAction"]
     assert managed == MANAGED_GROUPS
@@ -223,8 +202,9 @@ def test_web_acl_with_managed_groups_and_rate_limit_protects_the_alb_and_logs_re
     assert "authorization" in redacted
 
 
-def test_hosts_alias_the_alb(fresh: Emulator, elbv2: Any) -> None:
-    route53 = fresh.client("route53")
+@pytest.mark.stack("deploy")
+def test_hosts_alias_the_alb(stack: Stack, elbv2: Any) -> None:
+    route53 = stack.client("route53")
     zone = route53.list_hosted_zones_by_name(DNSName=DOMAIN)["HostedZones"][0]
     records = route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
     aliases = {(record["Name"], record["Type"]): record["AliasTarget"] for record in records if "AliasTarget" in record}
@@ -235,32 +215,30 @@ def test_hosts_alias_the_alb(fresh: Emulator, elbv2: Any) -> None:
             assert aliases[(f"{host}.", kind)]["DNSName"].rstrip(".") == dns_name
 
 
+@pytest.mark.stack("rerun")
 @pytest.mark.parametrize("inventory", ["prod", "staging"])
-def test_second_run_changes_nothing(fresh: Emulator, inventories: dict[str, Any], inventory: str) -> None:
-    mark = fresh.mark()
-
-    run = run_playbook(fresh, inventories[inventory], "provision.yml")
+def test_second_run_changes_nothing(stack: Stack, inventory: str) -> None:
+    run = stack.runs[f"rerun-{inventory}"]
 
     assert run.returncode == 0, run.output[-5000:]
     assert run.changed == 0, run.output[-5000:]
-    assert mutating(fresh.since(mark)) == []
+    assert changed_tasks(run.output, "edge") == changed_tasks(run.output, "identity") == []
+    assert mutating(run.requests) == []
 
 
-def test_edge_teardown_is_refused_while_an_environment_remains(fresh: Emulator, elbv2: Any) -> None:
-    mark = fresh.mark()
-
-    run = run_playbook(fresh, "inventories/staging", "teardown.yml", "-e", "teardown_edge=true")
+@pytest.mark.stack("refused")
+def test_edge_teardown_is_refused_while_an_environment_remains(stack: Stack, elbv2: Any) -> None:
+    run = stack.runs["teardown-edge-in-use"]
 
     assert run.returncode != 0
     assert "still used by" in " ".join(run.output.split())
-    assert mutating(fresh.since(mark)) == []
+    assert mutating(run.requests) == []
     assert host_rule(elbv2, "staging") is not None
 
 
-def test_staging_teardown_removes_its_entry_and_cognito_but_not_the_alb_or_prod(
-    fresh: Emulator, elbv2: Any, inventories: dict[str, Any]
-) -> None:
-    run = run_playbook(fresh, inventories["staging"], "teardown.yml")
+@pytest.mark.stack("staging-teardown")
+def test_staging_teardown_removes_its_entry_and_cognito_but_not_the_alb_or_prod(stack: Stack, elbv2: Any) -> None:
+    run = stack.runs["teardown-staging"]
 
     assert run.returncode == 0, run.output[-5000:]
     assert host_rule(elbv2, "staging") is None
@@ -268,8 +246,8 @@ def test_staging_teardown_removes_its_entry_and_cognito_but_not_the_alb_or_prod(
     names = [group["TargetGroupName"] for group in elbv2.describe_target_groups()["TargetGroups"]]
     assert "webstack-staging-frontend" not in names
     assert "webstack-prod-frontend" in names
-    assert user_pool(fresh, "webstack-staging-users") is None
-    route53 = fresh.client("route53")
+    assert user_pool(stack, "webstack-staging-users") is None
+    route53 = stack.client("route53")
     zone = route53.list_hosted_zones_by_name(DNSName=DOMAIN)["HostedZones"][0]
     records = {
         record["Name"] for record in route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
@@ -278,27 +256,22 @@ def test_staging_teardown_removes_its_entry_and_cognito_but_not_the_alb_or_prod(
     assert f"{SITES['prod']['hosts'][0]}." in records
 
 
-def test_last_teardown_with_the_edge_removes_the_shared_alb_waf_certificate_and_zone(
-    fresh: Emulator, elbv2: Any
-) -> None:
-    run = run_playbook(
-        fresh, "inventories/prod", "teardown.yml", "-e", "confirm_teardown=webstack-prod", "-e", "teardown_edge=true"
-    )
+@pytest.mark.stack("prod-teardown")
+def test_last_teardown_with_the_edge_removes_the_shared_alb_waf_certificate_and_zone(stack: Stack, elbv2: Any) -> None:
+    run = stack.runs["teardown-prod"]
 
     assert run.returncode == 0, run.output[-5000:]
     assert [item["LoadBalancerName"] for item in elbv2.describe_load_balancers()["LoadBalancers"]] == []
-    assert fresh.client("wafv2").list_web_acls(Scope="REGIONAL")["WebACLs"] == []
-    assert fresh.client("wafv2").list_ip_sets(Scope="REGIONAL")["IPSets"] == []
-    assert fresh.client("acm").list_certificates()["CertificateSummaryList"] == []
-    assert fresh.client("route53").list_hosted_zones()["HostedZones"] == []
-    assert fresh.client("logs").describe_log_groups(logGroupNamePrefix="aws-waf-logs-")["logGroups"] == []
+    assert stack.client("wafv2").list_web_acls(Scope="REGIONAL")["WebACLs"] == []
+    assert stack.client("wafv2").list_ip_sets(Scope="REGIONAL")["IPSets"] == []
+    assert stack.client("acm").list_certificates()["CertificateSummaryList"] == []
+    assert stack.client("route53").list_hosted_zones()["HostedZones"] == []
+    assert stack.client("logs").describe_log_groups(logGroupNamePrefix="aws-waf-logs-")["logGroups"] == []
 
 
-def test_a_second_teardown_with_the_edge_changes_nothing(fresh: Emulator) -> None:
-    mark = fresh.mark()
-    run = run_playbook(
-        fresh, "inventories/prod", "teardown.yml", "-e", "confirm_teardown=webstack-prod", "-e", "teardown_edge=true"
-    )
+@pytest.mark.stack("prod-teardown")
+def test_a_second_teardown_with_the_edge_changes_nothing(stack: Stack) -> None:
+    run = stack.runs["teardown-prod-again"]
     assert run.returncode == 0, run.output[-5000:]
     assert run.changed == 0, run.output[-5000:]
-    assert mutating(fresh.since(mark)) == []
+    assert mutating(run.requests) == []

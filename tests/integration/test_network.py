@@ -1,7 +1,7 @@
-"""The network layer, deployed for both environments and checked as the emulator reports it.
+"""The network layer of both environments, as the emulator reports it.
 
-The tests run in file order and share one emulator: check mode first on an
-empty account, then prod, then staging, reruns, and staging's teardown.
+The deployed-stack tests read the shared deployment (stack.py) at their step;
+check mode on an empty account runs in this worker's own emptied emulator.
 """
 
 from __future__ import annotations
@@ -10,21 +10,19 @@ from typing import Any
 
 import pytest
 
-from .conftest import Emulator, inventory_vars, mutating, only_layers, run_playbook, tags
+from .conftest import Emulator, changed_tasks, inventory_vars, mutating, only_layers, run_playbook, tags
+from .stack import Stack, live_nats, network_layer, owned
 
 pytestmark = pytest.mark.integration
-
-# This file tests its own layers; the others have their own test files.
-LAYERS = only_layers("network")
 
 PROD = inventory_vars("prod")
 STAGING = inventory_vars("staging")
 EDGE = "webstack-edge"
 
 
-@pytest.fixture(scope="module")
-def ec2(fresh: Emulator) -> Any:
-    return fresh.client("ec2")
+@pytest.fixture
+def ec2(stack: Stack) -> Any:
+    return stack.client("ec2")
 
 
 def edge_vpc(ec2: Any) -> dict[str, Any]:
@@ -33,43 +31,27 @@ def edge_vpc(ec2: Any) -> dict[str, Any]:
     return vpcs[0]
 
 
-def owned(ec2: Any, describe: str, key: str, environment: str, **extra: Any) -> list[dict[str, Any]]:
-    filters = [
-        {"Name": "tag:Project", "Values": ["webstack"]},
-        {"Name": "tag:Environment", "Values": [environment]},
-        *extra.pop("Filters", []),
-    ]
-    return getattr(ec2, describe)(Filters=filters, **extra)[key]
+def test_check_mode_on_an_empty_account_reports_changes_and_creates_nothing(empty_account: Emulator) -> None:
+    mark = empty_account.mark()
 
-
-def live_nats(ec2: Any, environment: str) -> list[dict[str, Any]]:
-    nats = ec2.describe_nat_gateways(Filter=[{"Name": "state", "Values": ["pending", "available"]}])["NatGateways"]
-    return [nat for nat in nats if tags(nat).get("Environment") == environment]
-
-
-def test_check_mode_on_an_empty_account_reports_changes_and_creates_nothing(fresh: Emulator, ec2: Any) -> None:
-    mark = fresh.mark()
-
-    run = run_playbook(fresh, "inventories/prod", "provision.yml", *LAYERS, "--check", "--diff")
+    run = run_playbook(empty_account, "inventories/prod", "provision.yml", *only_layers("network"), "--check", "--diff")
 
     assert run.returncode == 0, run.output
     assert run.changed >= 10, run.recap
-    assert mutating(fresh.since(mark)) == []
-    assert ec2.describe_vpcs(Filters=[{"Name": "tag:Project", "Values": ["webstack"]}])["Vpcs"] == []
+    assert mutating(empty_account.since(mark)) == []
+    vpcs = empty_account.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Project", "Values": ["webstack"]}])
+    assert vpcs["Vpcs"] == []
 
 
-def test_provision_prod(fresh: Emulator) -> None:
-    run = run_playbook(fresh, "inventories/prod", "provision.yml", *LAYERS)
+@pytest.mark.stack("deploy")
+@pytest.mark.parametrize("env", ["prod", "staging"])
+def test_provision_builds_the_network(stack: Stack, env: str) -> None:
+    run = stack.runs[f"provision-{env}"]
     assert run.returncode == 0, run.output
-    assert run.changed > 0
+    assert changed_tasks(run.output, "network"), "the first run of an empty account creates the network"
 
 
-def test_provision_staging(fresh: Emulator) -> None:
-    run = run_playbook(fresh, "inventories/staging", "provision.yml", *LAYERS)
-    assert run.returncode == 0, run.output
-    assert run.changed > 0
-
-
+@pytest.mark.stack("deploy")
 def test_shared_edge_network(ec2: Any) -> None:
     vpc = edge_vpc(ec2)
     assert vpc["CidrBlock"] == PROD["webstack_edge_vpc_cidr"]
@@ -92,6 +74,7 @@ def test_shared_edge_network(ec2: Any) -> None:
     assert {a["SubnetId"] for a in table["Associations"] if "SubnetId" in a} == {s["SubnetId"] for s in public}
 
 
+@pytest.mark.stack("deploy")
 @pytest.mark.parametrize("env", [PROD, STAGING], ids=["prod", "staging"])
 def test_private_subnets(ec2: Any, env: dict[str, Any]) -> None:
     subnets = owned(ec2, "describe_subnets", "Subnets", env["webstack_environment"])
@@ -112,6 +95,7 @@ def test_private_subnets(ec2: Any, env: dict[str, Any]) -> None:
     assert len(subnets) == len(env["network_app_subnets"]) + len(env["network_data_subnets"])
 
 
+@pytest.mark.stack("deploy")
 @pytest.mark.parametrize(("env", "nat_azs"), [(PROD, ["us-east-1a", "us-east-1b"]), (STAGING, ["us-east-1a"])])
 def test_nat_gateways_and_routes(ec2: Any, env: dict[str, Any], nat_azs: list[str]) -> None:
     environment, prefix = env["webstack_environment"], env["webstack_prefix"]
@@ -155,6 +139,7 @@ def ingress(group: dict[str, Any]) -> list[tuple[int, int, str]]:
     return sorted(rules)
 
 
+@pytest.mark.stack("deploy")
 def test_public_alb_group_is_the_only_one_open_to_the_internet(ec2: Any) -> None:
     vpc_id = edge_vpc(ec2)["VpcId"]
     groups = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["SecurityGroups"]
@@ -166,6 +151,7 @@ def test_public_alb_group_is_the_only_one_open_to_the_internet(ec2: Any) -> None
             assert all(source not in ("0.0.0.0/0", "::/0") for _, _, source in ingress(group)), name
 
 
+@pytest.mark.stack("deploy")
 @pytest.mark.parametrize("env", [PROD, STAGING], ids=["prod", "staging"])
 def test_security_groups_form_a_chain(ec2: Any, env: dict[str, Any]) -> None:
     prefix = env["webstack_prefix"]
@@ -192,49 +178,47 @@ def test_security_groups_form_a_chain(ec2: Any, env: dict[str, Any]) -> None:
     assert len(owned(ec2, "describe_security_groups", "SecurityGroups", env["webstack_environment"])) == len(chain)
 
 
+@pytest.mark.stack("rerun")
 @pytest.mark.parametrize("inventory", ["prod", "staging"])
-def test_second_run_changes_nothing(fresh: Emulator, inventory: str) -> None:
-    mark = fresh.mark()
-    run = run_playbook(fresh, f"inventories/{inventory}", "provision.yml", *LAYERS)
+def test_second_run_changes_nothing(stack: Stack, inventory: str) -> None:
+    run = stack.runs[f"rerun-{inventory}"]
     assert run.returncode == 0, run.output
     assert run.changed == 0, run.output
-    assert mutating(fresh.since(mark)) == []
+    assert changed_tasks(run.output, "network") == []
+    assert mutating(run.requests) == []
 
 
-def test_check_mode_on_a_deployed_environment_predicts_no_change(fresh: Emulator) -> None:
-    run = run_playbook(fresh, "inventories/staging", "provision.yml", *LAYERS, "--check")
+@pytest.mark.stack("check")
+def test_check_mode_on_a_deployed_environment_predicts_no_change(stack: Stack) -> None:
+    run = stack.runs["check-staging"]
     assert run.returncode == 0, run.output
     assert run.changed == 0, run.output
+    assert mutating(run.requests) == []
 
 
-def test_edge_teardown_is_refused_while_environments_use_it(fresh: Emulator, ec2: Any) -> None:
-    run = run_playbook(fresh, "inventories/staging", "teardown.yml", "-e", "teardown_edge=true")
+@pytest.mark.stack("refused")
+def test_edge_teardown_is_refused_while_environments_use_it(stack: Stack, ec2: Any) -> None:
+    run = stack.runs["teardown-edge-in-use"]
     assert run.returncode != 0
     assert "still used by" in " ".join(run.output.split())
     assert "webstack-prod-frontend" in run.output
     edge_vpc(ec2)
 
 
-def test_prod_teardown_needs_confirmation(fresh: Emulator, ec2: Any) -> None:
-    mark = fresh.mark()
-    run = run_playbook(fresh, "inventories/prod", "teardown.yml")
+@pytest.mark.stack("refused")
+def test_prod_teardown_needs_confirmation(stack: Stack) -> None:
+    run = stack.runs["teardown-prod-unconfirmed"]
     assert run.returncode != 0
     assert "confirm_teardown" in run.output
-    assert fresh.since(mark) == []
+    assert run.requests == []
 
 
-def test_staging_teardown_removes_staging_only(fresh: Emulator, ec2: Any) -> None:
-    prod_before = {
-        "subnets": sorted(s["SubnetId"] for s in owned(ec2, "describe_subnets", "Subnets", "Production")),
-        "groups": sorted(g["GroupId"] for g in owned(ec2, "describe_security_groups", "SecurityGroups", "Production")),
-        "nats": sorted(n["NatGatewayId"] for n in live_nats(ec2, "Production")),
-        "tables": sorted(t["RouteTableId"] for t in owned(ec2, "describe_route_tables", "RouteTables", "Production")),
-    }
-
-    run = run_playbook(fresh, "inventories/staging", "teardown.yml")
+@pytest.mark.stack("staging-teardown")
+def test_staging_teardown_removes_staging_only(stack: Stack, ec2: Any) -> None:
+    run = stack.runs["teardown-staging"]
 
     assert run.returncode == 0, run.output
-    assert run.changed > 0
+    assert changed_tasks(run.output, "network")
     for describe, key in (
         ("describe_subnets", "Subnets"),
         ("describe_security_groups", "SecurityGroups"),
@@ -243,28 +227,21 @@ def test_staging_teardown_removes_staging_only(fresh: Emulator, ec2: Any) -> Non
     ):
         assert owned(ec2, describe, key, "Non-Production") == [], describe
     assert live_nats(ec2, "Non-Production") == []
-    prod_after = {
-        "subnets": sorted(s["SubnetId"] for s in owned(ec2, "describe_subnets", "Subnets", "Production")),
-        "groups": sorted(g["GroupId"] for g in owned(ec2, "describe_security_groups", "SecurityGroups", "Production")),
-        "nats": sorted(n["NatGatewayId"] for n in live_nats(ec2, "Production")),
-        "tables": sorted(t["RouteTableId"] for t in owned(ec2, "describe_route_tables", "RouteTables", "Production")),
-    }
-    assert prod_after == prod_before
+    assert network_layer(stack, "Production") == stack.recorded["prod-before-staging-teardown"]["network"]
     assert len(owned(ec2, "describe_subnets", "Subnets", "Shared")) == len(PROD["webstack_edge_public_subnets"])
 
 
-def test_second_staging_teardown_is_a_no_op(fresh: Emulator) -> None:
-    mark = fresh.mark()
-    run = run_playbook(fresh, "inventories/staging", "teardown.yml")
+@pytest.mark.stack("staging-teardown")
+def test_second_staging_teardown_is_a_no_op(stack: Stack) -> None:
+    run = stack.runs["teardown-staging-again"]
     assert run.returncode == 0, run.output
     assert run.changed == 0, run.output
-    assert mutating(fresh.since(mark)) == []
+    assert mutating(run.requests) == []
 
 
-def test_full_teardown_leaves_nothing_of_the_project(fresh: Emulator, ec2: Any) -> None:
-    run = run_playbook(
-        fresh, "inventories/prod", "teardown.yml", "-e", "confirm_teardown=webstack-prod", "-e", "teardown_edge=true"
-    )
+@pytest.mark.stack("prod-teardown")
+def test_full_teardown_leaves_nothing_of_the_project(stack: Stack, ec2: Any) -> None:
+    run = stack.runs["teardown-prod"]
     assert run.returncode == 0, run.output
     project = [{"Name": "tag:Project", "Values": ["webstack"]}]
     assert ec2.describe_vpcs(Filters=project)["Vpcs"] == []

@@ -1,0 +1,353 @@
+"""One deployed stack for the whole test session, and the ordered changes made to it.
+
+Deploying prod and staging takes minutes, so the integration tests of every
+layer share one deployment instead of each building its own. The stack lives
+in its own emulator and moves through ``STEPS`` in order, once:
+
+    deploy            provision prod, then staging (staging with a SAML and an OIDC provider)
+    rerun             scale both frontends out, then rerun staging and prod (a no-op that keeps the scale-out)
+    check             --check --diff on the deployed staging
+    refused           prod's teardown without confirmation; staging's teardown asking for the edge
+    instance-type     staging's frontend instance type changed, provisioned with the compute layer alone, twice
+    staging-teardown  staging torn down (from the changed inventory), then again
+    prod-teardown     prod torn down with confirmation and the shared edge, then again
+
+A step records each playbook run (output, recap, and the requests the
+emulator answered during it) and what it needs to compare before and after
+(snapshots taken by the step itself). Tests only read: a test marked
+``@pytest.mark.stack("refused")`` runs once the stack has reached that step
+and before any later step; ``pytest_collection_modifyitems`` (conftest.py)
+sorts the marked tests by step, so the order of files never matters, and a
+test selected alone still brings the stack to its step first.
+
+Staging's whole life runs with Ansible's stock ``linear`` strategy and prod's
+with the project's default (ansible.cfg), so both strategies stay under test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .conftest import Emulator, Run, make_inventory, run_playbook, tags
+
+STEPS = ["deploy", "rerun", "check", "refused", "instance-type", "staging-teardown", "prod-teardown"]
+
+OIDC_SECRET = "oidc-client-secret-7f3a9c"  # noqa: S105 -- a test value, stored in the emulator's Secrets Manager
+SAML_METADATA = """<?xml version="1.0"?>
+<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com/saml">
+  <IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+      Location="https://idp.example.com/saml/sso"/>
+  </IDPSSODescriptor>
+</EntityDescriptor>
+"""
+IDENTITY_PROVIDERS = [
+    {"name": "corp-saml", "type": "SAML", "attribute_mapping": {"email": "mail"}},
+    {
+        "name": "corp-oidc",
+        "type": "OIDC",
+        "issuer": "https://idp.example.com",
+        "client_id": "webstack-staging",
+        "client_secret_name": "webstack-staging/idp/corp-oidc",
+    },
+]
+# Staging's whole life runs on the stock strategy; prod's on ansible.cfg's default.
+STOCK_STRATEGY = {"ANSIBLE_STRATEGY": "linear"}
+
+
+def pages(client: Any, operation: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
+    return [item for page in client.get_paginator(operation).paginate(**kwargs) for item in page[key]]
+
+
+# --------------------------------------------------------------------------- #
+# Snapshots: what one environment owns, as the emulator reports it
+# --------------------------------------------------------------------------- #
+def live_nats(ec2: Any, environment: str) -> list[dict[str, Any]]:
+    nats = ec2.describe_nat_gateways(Filter=[{"Name": "state", "Values": ["pending", "available"]}])["NatGateways"]
+    return [nat for nat in nats if tags(nat).get("Environment") == environment]
+
+
+def owned(ec2: Any, describe: str, key: str, environment: str, **extra: Any) -> list[dict[str, Any]]:
+    filters = [
+        {"Name": "tag:Project", "Values": ["webstack"]},
+        {"Name": "tag:Environment", "Values": [environment]},
+        *extra.pop("Filters", []),
+    ]
+    return getattr(ec2, describe)(Filters=filters, **extra)[key]
+
+
+def network_layer(aws: Any, environment: str) -> dict[str, list[str]]:
+    ec2 = aws.client("ec2")
+    return {
+        "subnets": sorted(s["SubnetId"] for s in owned(ec2, "describe_subnets", "Subnets", environment)),
+        "groups": sorted(g["GroupId"] for g in owned(ec2, "describe_security_groups", "SecurityGroups", environment)),
+        "nats": sorted(n["NatGatewayId"] for n in live_nats(ec2, environment)),
+        "tables": sorted(t["RouteTableId"] for t in owned(ec2, "describe_route_tables", "RouteTables", environment)),
+        "addresses": sorted(a["AllocationId"] for a in owned(ec2, "describe_addresses", "Addresses", environment)),
+    }
+
+
+def compute_layer(aws: Any, prefix: str) -> dict[str, Any]:
+    """What the emulator reports of one environment's compute layer (and the instances of its groups)."""
+    autoscaling, ec2, elbv2, iam, s3, ssm = (aws.client(s) for s in ("autoscaling", "ec2", "elbv2", "iam", "s3", "ssm"))
+
+    def ours(name: str) -> bool:
+        return name.startswith(f"{prefix}-")
+
+    groups = {
+        g["AutoScalingGroupName"]: {
+            "launch_template": g["LaunchTemplate"],
+            "sizes": (g["MinSize"], g["MaxSize"], g["DesiredCapacity"]),
+            "target groups": g["TargetGroupARNs"],
+            "instances": sorted((i["InstanceId"], i["LaunchTemplate"]["Version"]) for i in g["Instances"]),
+            "policies": sorted(
+                p["PolicyName"]
+                for p in autoscaling.describe_policies(AutoScalingGroupName=g["AutoScalingGroupName"])[
+                    "ScalingPolicies"
+                ]
+            ),
+        }
+        for g in pages(autoscaling, "describe_auto_scaling_groups", "AutoScalingGroups")
+        if ours(g["AutoScalingGroupName"])
+    }
+    templates = {
+        t["LaunchTemplateName"]: {
+            "id": t["LaunchTemplateId"],
+            "default": t["DefaultVersionNumber"],
+            "versions": [
+                (v["VersionNumber"], v["LaunchTemplateData"]["InstanceType"], v["LaunchTemplateData"].get("UserData"))
+                for v in ec2.describe_launch_template_versions(LaunchTemplateId=t["LaunchTemplateId"])[
+                    "LaunchTemplateVersions"
+                ]
+            ],
+        }
+        for t in pages(ec2, "describe_launch_templates", "LaunchTemplates")
+        if ours(t["LaunchTemplateName"])
+    }
+    roles = {
+        r["RoleName"]: {
+            "inline": iam.list_role_policies(RoleName=r["RoleName"])["PolicyNames"],
+            "attached": [
+                p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=r["RoleName"])["AttachedPolicies"]
+            ],
+        }
+        for r in pages(iam, "list_roles", "Roles")
+        if ours(r["RoleName"])
+    }
+    profiles = {
+        p["InstanceProfileName"]: [r["RoleName"] for r in p["Roles"]]
+        for p in pages(iam, "list_instance_profiles", "InstanceProfiles")
+        if ours(p["InstanceProfileName"])
+    }
+    buckets = sorted(b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(f"{prefix}-bootstrap-"))
+    load_balancers = {
+        lb["LoadBalancerName"]: lb["LoadBalancerArn"]
+        for lb in pages(elbv2, "describe_load_balancers", "LoadBalancers")
+        if lb["LoadBalancerName"] == f"{prefix}-internal"
+    }
+    target_groups = {
+        g["TargetGroupName"]: g["TargetGroupArn"]
+        for g in pages(elbv2, "describe_target_groups", "TargetGroups")
+        if g["TargetGroupName"] == f"{prefix}-backend"
+    }
+    parameters = {
+        p["Name"]: p["Value"]
+        for p in pages(ssm, "get_parameters_by_path", "Parameters", Path=f"/{prefix}/compute", Recursive=True)
+    }
+    return {
+        "groups": groups,
+        "launch templates": templates,
+        "roles": roles,
+        "instance profiles": profiles,
+        "buckets": buckets,
+        "internal ALB": load_balancers,
+        "backend target group": target_groups,
+        "SSM outputs": parameters,
+    }
+
+
+def data_layer(aws: Any, prefix: str) -> dict[str, Any]:
+    rds, elasticache, secrets, ssm = (aws.client(s) for s in ("rds", "elasticache", "secretsmanager", "ssm"))
+    return {
+        "instances": sorted(
+            (i["DBInstanceIdentifier"], i["DeletionProtection"])
+            for i in rds.describe_db_instances()["DBInstances"]
+            if i["DBInstanceIdentifier"].startswith(f"{prefix}-")
+        ),
+        "redis": sorted(
+            g["ReplicationGroupId"]
+            for g in elasticache.describe_replication_groups()["ReplicationGroups"]
+            if g["ReplicationGroupId"].startswith(f"{prefix}-") and g["Status"] != "deleting"
+        ),
+        "secrets": sorted(
+            s["Name"] for s in secrets.list_secrets()["SecretList"] if s["Name"].startswith(f"{prefix}/")
+        ),
+        "SSM outputs": {
+            p["Name"]: p["Value"]
+            for p in pages(ssm, "get_parameters_by_path", "Parameters", Path=f"/{prefix}/data", Recursive=True)
+        },
+    }
+
+
+def secret_values(aws: Any, prefix: str) -> tuple[str, str]:
+    secrets = aws.client("secretsmanager")
+    return (
+        secrets.get_secret_value(SecretId=f"{prefix}/mysql/master")["SecretString"],
+        secrets.get_secret_value(SecretId=f"{prefix}/redis/auth-token")["SecretString"],
+    )
+
+
+# --------------------------------------------------------------------------- #
+# The stack and its steps
+# --------------------------------------------------------------------------- #
+@dataclass
+class Stack:
+    """The shared deployment: its emulator, the runs of each step, and what the steps recorded."""
+
+    emulator: Emulator
+    workdir: Path
+    reached: int = -1
+    broken: str = ""
+    runs: dict[str, Run] = field(default_factory=dict)
+    recorded: dict[str, Any] = field(default_factory=dict)
+    inventories: dict[str, Path | str] = field(default_factory=dict)
+
+    # The emulator's helpers, so that tests and snapshots take a Stack or an Emulator alike.
+    def client(self, service: str) -> Any:
+        return self.emulator.client(service)
+
+    def mark(self) -> int:
+        return self.emulator.mark()
+
+    def since(self, mark: int) -> list[dict[str, str]]:
+        return self.emulator.since(mark)
+
+    def play(self, name: str, inventory: Path | str, playbook: str, *args: str, stock: bool = False) -> Run:
+        """Run a playbook, keep its output and the requests it sent under ``name``."""
+        mark = self.mark()
+        run = run_playbook(self.emulator, inventory, playbook, *args, extra_env=STOCK_STRATEGY if stock else None)
+        run.requests = self.since(mark)
+        self.runs[name] = run
+        (self.workdir / f"{name}.log").write_text(run.output)
+        return run
+
+    def reach(self, step: str) -> None:
+        """Run every step up to ``step`` that has not run yet; fail if the stack is already past it."""
+        index = STEPS.index(step)
+        if self.broken:
+            pytest.fail(f"the shared stack broke earlier: {self.broken}")
+        if index < self.reached:
+            pytest.fail(
+                f"the shared stack is past step {step!r} (it reached {STEPS[self.reached]!r}): "
+                "tests marked with a step run in the order conftest.py sorts them"
+            )
+        while self.reached < index:
+            name = STEPS[self.reached + 1]
+            try:
+                STEP_ACTIONS[name](self)
+            except BaseException as error:
+                self.broken = f"step {name!r}: {error}"
+                raise
+            self.reached += 1
+
+    def require(self, run: Run) -> Run:
+        """A run the next steps build on: a failure stops the stack, with the run's end in the message."""
+        if run.returncode != 0:
+            raise RuntimeError(f"rc={run.returncode}\n{run.output[-6000:]}")
+        return run
+
+
+def deploy(stack: Stack) -> None:
+    folder = stack.workdir / "staging-idp"
+    folder.mkdir()
+    metadata = folder / "corp-saml.xml"
+    metadata.write_text(SAML_METADATA)
+    stack.client("secretsmanager").create_secret(Name="webstack-staging/idp/corp-oidc", SecretString=OIDC_SECRET)
+    providers = [
+        {**IDENTITY_PROVIDERS[0], "metadata_file": str(metadata)},
+        IDENTITY_PROVIDERS[1],
+    ]
+    stack.inventories["prod"] = "inventories/prod"
+    stack.inventories["staging"] = make_inventory(folder, "staging", {"identity_providers": providers})
+    stack.require(stack.play("provision-prod", "inventories/prod", "provision.yml", "--diff"))
+    stack.require(stack.play("provision-staging", stack.inventories["staging"], "provision.yml", "--diff", stock=True))
+
+
+def rerun(stack: Stack) -> None:
+    autoscaling = stack.client("autoscaling")
+    for env in ("staging", "prod"):
+        prefix = f"webstack-{env}"
+        stack.recorded[f"secrets-before-rerun-{env}"] = secret_values(stack, prefix)
+        scaled = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[f"{prefix}-frontend"])[
+            "AutoScalingGroups"
+        ][0]["MaxSize"]
+        autoscaling.set_desired_capacity(AutoScalingGroupName=f"{prefix}-frontend", DesiredCapacity=scaled)
+        stack.recorded[f"scaled-out-{env}"] = scaled
+        stack.play(f"rerun-{env}", stack.inventories[env], "provision.yml", stock=env == "staging")
+        stack.recorded[f"secrets-after-rerun-{env}"] = secret_values(stack, prefix)
+
+
+def check(stack: Stack) -> None:
+    stack.play("check-staging", stack.inventories["staging"], "provision.yml", "--check", "--diff", stock=True)
+
+
+def refused(stack: Stack) -> None:
+    stack.play("teardown-prod-unconfirmed", "inventories/prod", "teardown.yml")
+    stack.recorded["prod-data-after-refusal"] = data_layer(stack, "webstack-prod")
+    stack.play("teardown-edge-in-use", stack.inventories["staging"], "teardown.yml", "-e", "teardown_edge=true")
+
+
+def instance_type(stack: Stack) -> None:
+    stack.recorded["prod-compute-before-instance-type"] = compute_layer(stack, "webstack-prod")
+    # On top of the inventory staging was deployed from (its identity providers stay).
+    changed = Path(stack.inventories["staging"])
+    overrides = changed / "group_vars" / "all" / "zz_test_overrides.yml"
+    values = yaml.safe_load(overrides.read_text())
+    values["compute_frontend_instance_type"] = "t3.large"
+    overrides.write_text(yaml.safe_dump(values))
+    compute_only = ("-e", json.dumps({"provision_layers": ["compute"]}))
+    stack.play("instance-type", changed, "provision.yml", *compute_only, stock=True)
+    stack.play("instance-type-again", changed, "provision.yml", *compute_only, stock=True)
+
+
+def staging_teardown(stack: Stack) -> None:
+    stack.recorded["staging-compute-before-teardown"] = compute_layer(stack, "webstack-staging")
+    stack.recorded["prod-before-staging-teardown"] = {
+        "network": network_layer(stack, "Production"),
+        "compute": compute_layer(stack, "webstack-prod"),
+        "data": data_layer(stack, "webstack-prod"),
+    }
+    account = stack.client("sts").get_caller_identity()["Account"]
+    s3 = stack.client("s3")
+    bucket = f"webstack-staging-bootstrap-{account}"
+    # The bucket refuses requests without TLS, and the emulator speaks plain HTTP.
+    s3.delete_bucket_policy(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="bundles/frontend/bundle.tar.gz", Body=b"one")
+    s3.put_object(Bucket=bucket, Key="bundles/frontend/bundle.tar.gz", Body=b"two")
+    stack.play("teardown-staging", stack.inventories["staging"], "teardown.yml", stock=True)
+    stack.play("teardown-staging-again", stack.inventories["staging"], "teardown.yml", stock=True)
+
+
+def prod_teardown(stack: Stack) -> None:
+    confirmed = ("-e", "confirm_teardown=webstack-prod", "-e", "teardown_edge=true")
+    stack.play("teardown-prod", "inventories/prod", "teardown.yml", *confirmed)
+    stack.play("teardown-prod-again", "inventories/prod", "teardown.yml", *confirmed)
+
+
+STEP_ACTIONS: dict[str, Callable[[Stack], None]] = {
+    "deploy": deploy,
+    "rerun": rerun,
+    "check": check,
+    "refused": refused,
+    "instance-type": instance_type,
+    "staging-teardown": staging_teardown,
+    "prod-teardown": prod_teardown,
+}
+assert list(STEP_ACTIONS) == STEPS
