@@ -196,7 +196,8 @@ def test_staging_teardown_removes_the_data_layer_and_spares_prod(stack: Stack) -
     live = [g["ReplicationGroupId"] for g in groups if g["Status"] != "deleting"]
     assert live == ["webstack-prod-redis"]
     names = [s["Name"] for s in stack.client("secretsmanager").list_secrets()["SecretList"]]
-    assert not [n for n in names if n.startswith("webstack-staging/")]
+    # The layer's own secrets go; the identity provider's secret, which the user created, stays.
+    assert [n for n in names if n.startswith("webstack-staging/")] == ["webstack-staging/idp/corp-oidc"]
     ssm = stack.client("ssm").get_parameters_by_path(Path="/webstack-staging", Recursive=True)["Parameters"]
     assert ssm == []
     assert parameter(stack, "/webstack-prod/data/mysql/secret-name") == "webstack-prod/mysql/master"
