@@ -15,8 +15,8 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo       deploy prod and staging to the local AWS emulator (started if needed)"
 	@echo "make teardown   remove staging, prod and the shared edge from the emulator"
-	@echo "make test       ansible-lint, ruff, security policies, unit and integration tests"
-	@echo "make bench      time first and no-op runs, count AWS requests per resource"
+	@echo "make test       ansible-lint, ruff, security policies, unit and integration tests, then the time of each"
+	@echo "make bench      time first, no-op (stock and mitogen strategies) and teardown runs, count AWS requests"
 	@echo "make emulator-start | emulator-stop | emulator-status"
 
 bootstrap:
@@ -32,7 +32,27 @@ teardown: bootstrap emulator-start
 	  $(BIN)/ansible-playbook -i inventories/prod playbooks/teardown.yml \
 	    -e confirm_teardown=webstack-prod -e teardown_edge=true
 
-test: bootstrap lint policies unit integration
+# The steps of `make test`, in order; each is also a target of its own.
+TEST_STEPS := lint policies unit integration
+
+# Runs the steps one by one and, at the end, even when one failed, prints how
+# long each took. It stops at the first failing step (the rest show "not run")
+# unless make runs with -k, and fails when any step failed. PYTEST_ARGS reaches
+# the unit and integration steps, as with `make unit`.
+test: bootstrap
+	@status=0; report=""; all_started=$$(date +%s%N); \
+	seconds() { ms=$$(( ($$(date +%s%N) - $$1) / 1000000 )); echo "$$((ms / 1000)).$$((ms % 1000 / 100))"; }; \
+	for step in $(TEST_STEPS); do \
+	  if [ "$$status" -ne 0 ] && [ -z "$(findstring k,$(firstword -$(MAKEFLAGS)))" ]; then \
+	    report="$$report$$(printf '  %-12s %-8s %8s' "$$step" "not run" "-")\n"; continue; \
+	  fi; \
+	  started=$$(date +%s%N); \
+	  if $(MAKE) --no-print-directory $$step; then result=passed; else result=FAILED; status=1; fi; \
+	  report="$$report$$(printf '  %-12s %-8s %6s s' "$$step" "$$result" "$$(seconds $$started)")\n"; \
+	done; \
+	[ "$$status" -eq 0 ] && result=passed || result=FAILED; \
+	printf '\nmake test: time per step\n%b  %-12s %-8s %6s s\n' "$$report" total "$$result" "$$(seconds $$all_started)"; \
+	exit $$status
 
 lint: bootstrap
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint --profile production
