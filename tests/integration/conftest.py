@@ -128,6 +128,9 @@ def stack(request: pytest.FixtureRequest, shared_stack: Any) -> Any:
     return shared_stack
 
 
+# tryfirst: pytest-xdist turns the xdist_group marker into the group it schedules by in its own
+# collection hook, which must see the marker added here.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Run the stack tests by step (stable within a step), after the others, on one xdist worker."""
     from .stack import STEPS
