@@ -9,6 +9,10 @@ EMULATOR   := $(BIN)/python scripts/emulator.py
 # Point every AWS call of the recipe at the local emulator.
 ON_EMULATOR = eval "$$($(EMULATOR) env)" &&
 PYTEST_ARGS ?=
+# Both pytest steps use every core: the integration tests' shared stack runs on one
+# worker (xdist group "stack") while the others take the tests that need no deployment.
+# PYTEST_ARGS="-n 0" runs in one process.
+PYTEST_XDIST ?= -n auto --dist loadgroup
 
 .PHONY: help bootstrap demo teardown test lint policies unit integration bench emulator-start emulator-stop emulator-status
 
@@ -63,10 +67,10 @@ policies: bootstrap
 	scripts/security_policies.sh
 
 unit: bootstrap
-	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+	$(BIN)/pytest tests/unit $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 integration: bootstrap
-	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+	$(BIN)/pytest tests/integration $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 bench: bootstrap
 	$(BIN)/python scripts/bench_provision.py
