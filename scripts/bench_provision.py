@@ -1,22 +1,37 @@
 #!/usr/bin/env python3
-"""Benchmark provision.yml (every layer) against a private emulator.
+"""Benchmark provision.yml (every layer) and teardown.yml against a private emulator.
 
-For each inventory (prod, then staging) it measures the wall time of the first
-provision and of the no-op rerun, and counts the AWS requests the rerun sends,
-per managed resource and per API action (counted at the emulator).
+On one fresh emulator, in this order:
 
-    .venv/bin/python scripts/bench_provision.py
+1. the teardown of an empty account (staging, then prod with the shared edge),
+   under Ansible's stock `linear` strategy and under `mitogen_linear`;
+2. for each inventory (prod, then staging): the first provision (the project's
+   default strategy, mitogen_linear), then the no-op rerun under each strategy,
+   one after the other on the same emulator state (`--rounds N` repeats the
+   pair and keeps the median).
+
+For every run it measures the wall time, the CPU time of ansible-playbook and
+everything it waited for, the `changed` count of the recap, and the AWS
+requests the emulator answered. For the no-op it also counts the managed
+resources and the requests per resource and per API action.
+
+    .venv/bin/python scripts/bench_provision.py [--rounds N]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import logging
 import os
+import re
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +41,15 @@ from emulator import endpoint_env
 ROOT = Path(__file__).resolve().parent.parent
 EMULATOR = ROOT / "scripts" / "emulator.py"
 PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
+STOCK, MITOGEN = "linear", "mitogen_linear"
+STRATEGIES = (STOCK, MITOGEN)
+INVENTORIES = (("prod", "Production"), ("staging", "Non-Production"))
+# teardown.yml's arguments per inventory, as `make teardown` passes them.
+TEARDOWN_ARGS = {
+    "staging": [],
+    "prod": ["-e", "confirm_teardown=webstack-prod", "-e", "teardown_edge=true"],
+}
+LOG = logging.getLogger("bench")
 
 
 def requests(state: Path) -> list[dict[str, str]]:
@@ -33,16 +57,82 @@ def requests(state: Path) -> list[dict[str, str]]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def provision(env: dict[str, str], inventory: str) -> float:
-    started = time.monotonic()
-    subprocess.run(
-        [PLAYBOOK, "-i", f"inventories/{inventory}", "playbooks/provision.yml"],
+@dataclass
+class Run:
+    """One ansible-playbook run: what it cost and what it sent."""
+
+    inventory: str
+    playbook: str
+    strategy: str
+    wall: float
+    cpu: float
+    changed: int
+    sent: list[dict[str, str]] = field(repr=False)
+
+    @property
+    def requests(self) -> int:
+        return len(self.sent)
+
+    @property
+    def by_action(self) -> Counter[str]:
+        return Counter(request["action"] for request in self.sent)
+
+
+@dataclass
+class Measured:
+    """One inventory: its first provision, its no-op reruns per strategy, what it manages."""
+
+    inventory: str
+    first: Run
+    noops: dict[str, list[Run]]
+    by_kind: Counter[str]
+
+    def noop(self, strategy: str) -> Run:
+        """The no-op rerun of median wall time under this strategy (the lower middle one of an even count)."""
+        runs = sorted(self.noops[strategy], key=lambda run: run.wall)
+        return runs[(len(runs) - 1) // 2]
+
+    @property
+    def resources(self) -> int:
+        return sum(self.by_kind.values())
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every child process waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_playbook(env: dict[str, str], state: Path, inventory: str, playbook: str, strategy: str, *args: str) -> Run:
+    """Run a playbook with the given strategy; fail with its output's tail when it fails."""
+    mark = len(requests(state))
+    cpu, started = children_cpu(), time.monotonic()
+    process = subprocess.run(
+        [PLAYBOOK, "-i", f"inventories/{inventory}", f"playbooks/{playbook}", *args],
         cwd=ROOT,
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
+        env={**env, "ANSIBLE_STRATEGY": strategy},
+        check=False,
+        capture_output=True,
+        text=True,
     )
-    return time.monotonic() - started
+    wall, cpu = time.monotonic() - started, children_cpu() - cpu
+    output = process.stdout + process.stderr
+    if process.returncode != 0:
+        tail = "\n".join(output.splitlines()[-40:])
+        raise SystemExit(f"{playbook} -i inventories/{inventory} ({strategy}) failed ({process.returncode}):\n{tail}")
+    recap = re.search(r"^localhost\s*:.*\bchanged=(\d+)", output, re.MULTILINE)
+    run = Run(inventory, playbook, strategy, wall, cpu, int(recap[1]) if recap else -1, requests(state)[mark:])
+    LOG.info(
+        "%-8s %-14s %-15s %6.1f s wall %6.1f s cpu  changed=%s  %d requests",
+        inventory,
+        playbook,
+        strategy,
+        run.wall,
+        run.cpu,
+        run.changed,
+        run.requests,
+    )
+    return run
 
 
 def data_resources(endpoint: str, prefix: str) -> Counter[str]:
@@ -183,7 +273,84 @@ def managed_resources(endpoint: str, environment: str) -> Counter[str]:
     )
 
 
+def resources_of(endpoint: str, inventory: str, environment: str) -> Counter[str]:
+    prefix = f"webstack-{inventory}"
+    return (
+        managed_resources(endpoint, environment)
+        + data_resources(endpoint, prefix)
+        + upper_resources(endpoint, prefix, environment)
+    )
+
+
+def print_noop_details(row: Measured) -> None:
+    """What one inventory manages, and the requests of its no-op rerun by API action."""
+    inventory, stock, mitogen = row.inventory, row.noop(STOCK), row.noop(MITOGEN)
+    kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(row.by_kind.items()))
+    print(f"\n{inventory}: managed {kinds}")
+    if stock.by_action == mitogen.by_action:
+        print(f"{inventory}: no-op requests by action (the same under both strategies):")
+        for action, count in stock.by_action.most_common():
+            print(f"  {count:>4}  {action}")
+        return
+    print(f"{inventory}: no-op requests by action ({STOCK} | {MITOGEN}), which differ:")
+    for action in sorted(stock.by_action.keys() | mitogen.by_action.keys(), key=lambda a: -stock.by_action[a]):
+        print(f"  {stock.by_action[action]:>4} | {mitogen.by_action[action]:>4}  {action}")
+
+
+def print_table(rows: list[Measured], teardowns: list[Run], rounds: int) -> None:
+    """Every measured run in one table, then the no-op speed-up."""
+    line = "{:<9} {:<26} {:<15} {:>8} {:>8} {:>8} {:>9} {:>13}"
+    print(f"\nprovision.yml (all layers) and teardown.yml against the local emulator (moto), {os.cpu_count()} cores")
+    print(line.format("inventory", "run", "strategy", "wall s", "cpu s", "changed", "requests", "per resource"))
+
+    def show(run: Run, what: str, resources: int = 0) -> None:
+        per_resource = f"{run.requests / resources:.1f}" if resources else ""
+        print(
+            line.format(
+                run.inventory,
+                what,
+                run.strategy,
+                f"{run.wall:.1f}",
+                f"{run.cpu:.1f}",
+                run.changed,
+                run.requests,
+                per_resource,
+            ).rstrip()
+        )
+
+    noop = "no-op rerun" + (f" (median of {rounds})" if rounds > 1 else "")
+    for row in rows:
+        show(row.first, "first provision")
+        for strategy in STRATEGIES:
+            show(row.noop(strategy), noop, row.resources)
+    for run in teardowns:
+        show(run, "teardown of empty account")
+    print("managed resources: " + ", ".join(f"{row.inventory} {row.resources}" for row in rows))
+    for row in rows:
+        stock, mitogen = row.noop(STOCK), row.noop(MITOGEN)
+        print(
+            f"{row.inventory}: the no-op rerun under {MITOGEN} took {stock.wall / mitogen.wall:.1f}x less wall time"
+            f" and {stock.cpu / mitogen.cpu:.1f}x less CPU time than under {STOCK}"
+        )
+
+
+def problems_of(rows: list[Measured], teardowns: list[Run]) -> list[str]:
+    """Runs that should have changed nothing and did."""
+    runs = [run for row in rows for runs in row.noops.values() for run in runs] + teardowns
+    return [
+        f"{run.inventory}: {run.playbook} under {run.strategy} reported changed={run.changed}, expected 0"
+        for run in runs
+        if run.changed != 0
+    ]
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=1, help="no-op reruns per strategy (median kept); default 1")
+    args = parser.parse_args()
+    logging.basicConfig(format="bench: %(message)s")  # boto3's INFO lines stay out
+    LOG.setLevel(logging.INFO)
+    LOG.info("%d cores, load average %.1f; each run is logged as it ends", os.cpu_count() or 0, os.getloadavg()[0])
     with tempfile.TemporaryDirectory(prefix="bench-emulator-") as state_dir:
         state = Path(state_dir)
         emulator_env = {**os.environ, "EMULATOR_STATE_DIR": state_dir, "EMULATOR_PORT": "0"}
@@ -191,51 +358,36 @@ def main() -> int:
         subprocess.run([sys.executable, str(EMULATOR), "start"], check=True, **quiet)
         port = int((state / "port").read_text())
         endpoint = f"http://127.0.0.1:{port}"
-        env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-        env.update(endpoint_env(port), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+        # Only the emulator's AWS settings, and only ansible.cfg's: no ANSIBLE_* from the
+        # caller's shell (an ANSIBLE_STRATEGY there would decide every run).
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "ANSIBLE_"))}
+        env.update(endpoint_env(port), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
         os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})
-        rows: list[dict[str, Any]] = []
+        rows: list[Measured] = []
         try:
-            for inventory, environment in (("prod", "Production"), ("staging", "Non-Production")):
-                first = provision(env, inventory)
-                mark = len(requests(state))
-                rerun = provision(env, inventory)
-                sent = requests(state)[mark:]
-                prefix = f"webstack-{inventory}"
-                resources = (
-                    managed_resources(endpoint, environment)
-                    + data_resources(endpoint, prefix)
-                    + upper_resources(endpoint, prefix, environment)
-                )
-                rows.append(
-                    {
-                        "inventory": inventory,
-                        "first": first,
-                        "rerun": rerun,
-                        "requests": len(sent),
-                        "resources": sum(resources.values()),
-                        "by_kind": resources,
-                        "by_action": Counter(request["action"] for request in sent),
-                    }
-                )
+            # The empty account first: nothing is deployed yet.
+            teardowns = [
+                run_playbook(env, state, inventory, "teardown.yml", strategy, *TEARDOWN_ARGS[inventory])
+                for strategy in STRATEGIES
+                for inventory in ("staging", "prod")
+            ]
+            for inventory, environment in INVENTORIES:
+                first = run_playbook(env, state, inventory, "provision.yml", MITOGEN)
+                noops: dict[str, list[Run]] = {strategy: [] for strategy in STRATEGIES}
+                for _ in range(args.rounds):
+                    for strategy in STRATEGIES:
+                        noops[strategy].append(run_playbook(env, state, inventory, "provision.yml", strategy))
+                rows.append(Measured(inventory, first, noops, resources_of(endpoint, inventory, environment)))
         finally:
             subprocess.run([sys.executable, str(EMULATOR), "stop"], check=False, **quiet)
 
-    print("provision.yml (all layers) against the local emulator (moto); rerun = second run, changed=0")
-    header = ("inventory", "first run", "no-op rerun", "resources", "requests", "per resource")
-    print("{:<10} {:>10} {:>12} {:>10} {:>9} {:>13}".format(*header))
     for row in rows:
-        print(
-            f"{row['inventory']:<10} {row['first']:>9.1f}s {row['rerun']:>11.1f}s {row['resources']:>10} "
-            f"{row['requests']:>9} {row['requests'] / row['resources']:>13.1f}"
-        )
-    for row in rows:
-        kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(row["by_kind"].items()))
-        print(f"\n{row['inventory']}: managed {kinds}")
-        print(f"{row['inventory']}: no-op requests by action:")
-        for action, count in row["by_action"].most_common():
-            print(f"  {count:>4}  {action}")
-    return 0
+        print_noop_details(row)
+    print_table(rows, teardowns, args.rounds)
+    problems = problems_of(rows, teardowns)
+    for problem in problems:
+        print(f"PROBLEM {problem}")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":
