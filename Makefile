@@ -72,8 +72,10 @@ unit: bootstrap
 integration: bootstrap
 	$(BIN)/pytest tests/integration $(PYTEST_XDIST) $(PYTEST_ARGS)
 
+# BENCH_ARGS="--rounds 3" repeats each no-op rerun and keeps the median (a busy machine).
+BENCH_ARGS ?=
 bench: bootstrap
-	$(BIN)/python scripts/bench_provision.py
+	$(BIN)/python scripts/bench_provision.py $(BENCH_ARGS)
 
 emulator-start: bootstrap
 	@$(EMULATOR) start
