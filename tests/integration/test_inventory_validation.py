@@ -160,7 +160,7 @@ BAD_VALUES: list[tuple[str, str, dict[str, Any], list[str]]] = [
         "cognito-without-a-callback-host",
         "staging",
         {"webstack_edge_sites": {**SITES, "staging": {"hosts": [], "rule_priority": 200}}},
-        ["identity_cognito_enabled", "no callback host"],
+        ["webstack_cognito_enabled", "no callback host"],
     ),
     (
         "unknown-managed-rule-group",
