@@ -7,6 +7,8 @@ in its own emulator and moves through ``STEPS`` in order, once:
     deploy            provision prod, then staging (staging with a SAML and an OIDC provider)
     rerun             scale both frontends out, then rerun staging and prod (a no-op that keeps the scale-out)
     check             --check --diff on the deployed staging
+    layers-alone      each layer alone, and each layer selection README.md shows, on staging then prod (no-ops);
+                      prod's edge alone with Cognito switched on and no identity outputs (refused)
     refused           prod's teardown without confirmation; staging's teardown asking for the edge
     instance-type     staging's frontend instance type changed, provisioned with the compute layer alone, twice
     staging-teardown  staging torn down (from the changed inventory), then again
@@ -27,6 +29,8 @@ with the project's default (ansible.cfg), so both strategies stay under test.
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,9 +39,9 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import Emulator, Run, make_inventory, run_playbook, tags
+from .conftest import ROOT, Emulator, Run, make_inventory, run_playbook, tags
 
-STEPS = ["deploy", "rerun", "check", "refused", "instance-type", "staging-teardown", "prod-teardown"]
+STEPS = ["deploy", "rerun", "check", "layers-alone", "refused", "instance-type", "staging-teardown", "prod-teardown"]
 
 OIDC_SECRET = "oidc-client-secret-7f3a9c"  # noqa: S105 -- a test value, stored in the emulator's Secrets Manager
 SAML_METADATA = """<?xml version="1.0"?>
@@ -60,6 +64,23 @@ IDENTITY_PROVIDERS = [
 ]
 # Staging's whole life runs on the stock strategy; prod's on ansible.cfg's default.
 STOCK_STRATEGY = {"ANSIBLE_STRATEGY": "linear"}
+LAYERS = ["network", "data", "identity", "edge", "compute"]
+
+
+def readme_layer_selections() -> list[list[str]]:
+    """Every ``provision_layers`` list README.md shows in an example command, in order."""
+    text = (ROOT / "README.md").read_text()
+    return [json.loads(found) for found in re.findall(r'"provision_layers":\s*(\[[^\]]*\])', text)]
+
+
+def layer_selections() -> list[list[str]]:
+    """What the layers-alone step runs on each environment: every layer alone, then README's selections."""
+    selections = [[layer] for layer in LAYERS]
+    return selections + [found for found in readme_layer_selections() if found not in selections]
+
+
+def alone_run_name(env: str, layers: list[str]) -> str:
+    return f"alone-{env}-{'-'.join(layers)}"
 
 
 def pages(client: Any, operation: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
@@ -298,6 +319,27 @@ def check(stack: Stack) -> None:
     stack.play("check-staging", stack.inventories["staging"], "provision.yml", "--check", "--diff", stock=True)
 
 
+def layers_alone(stack: Stack) -> None:
+    """Each layer alone on the deployed environments: a layer finds its upstream through the published outputs."""
+    seconds: dict[str, float] = {}
+    for env in ("staging", "prod"):
+        for layers in layer_selections():
+            name = alone_run_name(env, layers)
+            started = time.monotonic()
+            selected = ("-e", json.dumps({"provision_layers": layers}))
+            stack.play(name, stack.inventories[env], "provision.yml", *selected, stock=env == "staging")
+            seconds[name] = round(time.monotonic() - started, 1)
+    # Prod guarded by Cognito, whose identity layer never ran: the edge must refuse before any change.
+    folder = stack.workdir / "prod-cognito"
+    folder.mkdir()
+    guarded = make_inventory(folder, "prod", {"webstack_cognito_enabled": True, "identity_deletion_protection": True})
+    started = time.monotonic()
+    stack.play("alone-prod-edge-unpublished-identity", guarded, "provision.yml", "-e", '{"provision_layers": ["edge"]}')
+    seconds["alone-prod-edge-unpublished-identity"] = round(time.monotonic() - started, 1)
+    stack.recorded["layers-alone-seconds"] = seconds
+    (stack.workdir / "layers-alone-seconds.json").write_text(json.dumps(seconds, indent=2))
+
+
 def refused(stack: Stack) -> None:
     stack.play("teardown-prod-unconfirmed", "inventories/prod", "teardown.yml")
     stack.recorded["prod-data-after-refusal"] = data_layer(stack, "webstack-prod")
@@ -345,6 +387,7 @@ STEP_ACTIONS: dict[str, Callable[[Stack], None]] = {
     "deploy": deploy,
     "rerun": rerun,
     "check": check,
+    "layers-alone": layers_alone,
     "refused": refused,
     "instance-type": instance_type,
     "staging-teardown": staging_teardown,

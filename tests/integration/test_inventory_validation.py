@@ -101,7 +101,13 @@ BAD_VALUES: list[tuple[str, str, dict[str, Any], list[str]]] = [
         ["network_data_subnets", "at least two AZs"],
     ),
     ("unknown-nat-mode", "prod", {"network_nat_mode": "two"}, ["network_nat_mode", "per_az, single", "two"]),
-    ("port-out-of-range", "staging", {"network_backend_port": 70000}, ["network_backend_port", "70000"]),
+    ("port-out-of-range", "staging", {"webstack_backend_port": 70000}, ["webstack_backend_port", "70000"]),
+    (
+        "health-check-path-without-slash",
+        "prod",
+        {"webstack_health_check_path": "healthz"},
+        ["webstack_health_check_path", '"healthz"', "starts with /"],
+    ),
     ("reserved-tag", "staging", {"webstack_tags": {"Environment": "x"}}, ["webstack_tags", "Environment"]),
     (
         "edge-with-one-public-subnet",
@@ -160,7 +166,7 @@ BAD_VALUES: list[tuple[str, str, dict[str, Any], list[str]]] = [
         "cognito-without-a-callback-host",
         "staging",
         {"webstack_edge_sites": {**SITES, "staging": {"hosts": [], "rule_priority": 200}}},
-        ["identity_cognito_enabled", "no callback host"],
+        ["webstack_cognito_enabled", "no callback host"],
     ),
     (
         "unknown-managed-rule-group",
