@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # ruff: noqa: E402 -- ansible-doc and the sanity tests want DOCUMENTATION, EXAMPLES and RETURN before the imports
 
+from __future__ import annotations
+
 DOCUMENTATION = r"""
 ---
 module: acm_certificate_request
@@ -71,6 +73,19 @@ options:
     type: str
     choices: [present, absent]
     default: present
+attributes:
+  action_group:
+    description: Use C(group/webstack.aws.aws) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - webstack.aws.aws
+  check_mode:
+    description: Looks for the certificate and reports whether one would be requested, tagged or deleted,
+      without requesting, writing validation records or deleting.
+    support: full
+  diff_mode:
+    description: Shows the certificate's names, status, tags and validation records before and after.
+    support: full
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -79,7 +94,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Ensure the edge certificate for example.com and www.example.com is issued
-  acm_certificate_request:
+  webstack.aws.acm_certificate_request:
     name: webstack-edge
     domain_name: example.com
     subject_alternative_names: [www.example.com, staging.example.com]
@@ -89,7 +104,7 @@ EXAMPLES = r"""
   register: edge_certificate
 
 - name: Ensure the edge certificate is gone
-  acm_certificate_request:
+  webstack.aws.acm_certificate_request:
     name: webstack-edge
     domain_name: example.com
     subject_alternative_names: [www.example.com, staging.example.com]
@@ -141,7 +156,6 @@ import hashlib
 import time
 from typing import Any
 
-from ansible.module_utils.arn_tags import exit_with_result, tag_changes, tags_after
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
     is_boto3_error_code,
@@ -154,6 +168,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
 )
+from ansible_collections.webstack.aws.plugins.module_utils.arn_tags import exit_with_result, tag_changes, tags_after
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
