@@ -23,7 +23,7 @@ description:
     fails, naming the resources, while one is in use (for example by a load balancer listener).
     The validation records stay in the zone; ACM gives the same record to every certificate of a name.
 author:
-  - Project contributors
+  - webstack maintainers (!UNKNOWN)
 options:
   name:
     description:
@@ -275,7 +275,7 @@ def validation_records(cert: dict[str, Any]) -> list[dict[str, str]] | None:
     if len(options) < len(covered_names(cert)) or any("ResourceRecord" not in o for o in options):
         return None
     records = {o["ResourceRecord"]["Name"].lower(): o["ResourceRecord"] for o in options}
-    return [{"name": r["Name"], "type": r["Type"], "value": r["Value"]} for _, r in sorted(records.items())]
+    return [{"name": r["Name"], "type": r["Type"], "value": r["Value"]} for _name, r in sorted(records.items())]
 
 
 def wait_for_records(module: AnsibleAWSModule, client: Any, cert: dict[str, Any]) -> tuple[dict, list[dict]]:
@@ -456,13 +456,13 @@ def ensure_absent(module: AnsibleAWSModule, client: Any) -> None:
     params = module.params
     names = wanted_names(params)
     ours = [(c, t) for c, t in find_certificates(module, client, names, None) if t.get("Name") == params["name"]]
-    in_use = [f"{c['CertificateArn']} by {', '.join(c['InUseBy'])}" for c, _ in ours if c.get("InUseBy")]
+    in_use = [f"{c['CertificateArn']} by {', '.join(c['InUseBy'])}" for c, _tags in ours if c.get("InUseBy")]
     if in_use:
         module.fail_json(
             msg=f"Certificate {params['name']} is in use and cannot be deleted: {'; '.join(in_use)}. "
             "Remove it from those resources first."
         )
-    arns = [c["CertificateArn"] for c, _ in ours]
+    arns = [c["CertificateArn"] for c, _tags in ours]
     if not module.check_mode:
         for arn in arns:
             try:

@@ -20,7 +20,7 @@ description:
   - Secrets (O(provider_details.client_secret), O(provider_details.private_key)) never appear
     in the result or the diff.
 author:
-  - Project contributors
+  - webstack maintainers (!UNKNOWN)
 options:
   user_pool_id:
     description:
@@ -431,7 +431,8 @@ def main() -> None:
         attributes_request_method=dict(type="str", choices=["GET", "POST"]),
         oidc_issuer=text,
         authorize_url=text,
-        token_url=text,
+        # An OIDC endpoint's address, not a token: no_log=False says so to the sanity test.
+        token_url=dict(type="str", no_log=False),
         attributes_url=text,
         jwks_uri=text,
         api_version=text,

@@ -20,9 +20,9 @@ description:
     module does not manage (Lambda triggers, email and SMS configuration, message templates)
     are carried over as AWS describes them.
   - A pool with a domain cannot be deleted; remove the domain first with
-    M(cognito_user_pool_domain).
+    M(webstack.aws.cognito_user_pool_domain).
 author:
-  - Project contributors
+  - webstack maintainers (!UNKNOWN)
 options:
   name:
     description:

@@ -21,7 +21,7 @@ description:
     default on a new one.
   - The client secret never appears in the result or the diff unless O(return_secret=true).
 author:
-  - Project contributors
+  - webstack maintainers (!UNKNOWN)
 options:
   user_pool_id:
     description:
@@ -84,7 +84,7 @@ options:
   supported_identity_providers:
     description:
       - The identity providers users of this client sign in with, V(COGNITO) for the pool's own
-        users and the C(provider_name) of federated ones (M(cognito_identity_provider)).
+        users and the C(provider_name) of federated ones (M(webstack.aws.cognito_identity_provider)).
     type: list
     elements: str
   explicit_auth_flows:

@@ -20,7 +20,7 @@ description:
     domain and one custom domain).
   - Only the certificate of a custom domain can change; another O(domain) is another domain.
 author:
-  - Project contributors
+  - webstack maintainers (!UNKNOWN)
 options:
   user_pool_id:
     description:

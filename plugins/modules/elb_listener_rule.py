@@ -20,7 +20,7 @@ description:
     to O(priority) instead of a duplicate being created.
   - C(authenticate-cognito) needs an HTTPS listener; the module fails before changing anything otherwise.
 author:
-  - Project contributors
+  - webstack maintainers (!UNKNOWN)
 options:
   listener_arn:
     description: ARN of the listener.
@@ -265,7 +265,7 @@ CONDITION_FIELDS = {
     "query_string": ("query-string", "QueryStringConfig"),
 }
 QUERY_PAIR = {"key": "Key", "value": "Value"}
-OPTION_OF_FIELD = {field: option for option, (field, _) in CONDITION_FIELDS.items()}
+OPTION_OF_FIELD = {field: option for option, (field, _config_key) in CONDITION_FIELDS.items()}
 
 
 def argument_spec() -> dict[str, Any]:

@@ -210,7 +210,8 @@ except ImportError:
 
 MAX_PARAMETERS_PER_CALL = 20  # ModifyDBParameterGroup and ResetDBParameterGroup limit
 # How AWS and users spell true and false; a two-valued parameter lists one of each in AllowedValues.
-BOOLEAN_WORDS = dict.fromkeys(("1", "on", "true", "yes"), True) | dict.fromkeys(("0", "off", "false", "no"), False)
+# ({**a, **b}: the modules run on Python 3.8, which has no dict union.)
+BOOLEAN_WORDS = {**dict.fromkeys(("1", "on", "true", "yes"), True), **dict.fromkeys(("0", "off", "false", "no"), False)}
 RANGE = re.compile(r"^(-?\d+(?:\.\d+)?)-(-?\d+(?:\.\d+)?)$")
 
 

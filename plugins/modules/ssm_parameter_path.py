@@ -22,7 +22,7 @@ description:
     C(SecureString) parameter found under the path is never read in clear, returned or shown in a diff;
     a name in O(parameters) that exists as a C(SecureString) is refused.
 author:
-  - Project contributors
+  - webstack maintainers (!UNKNOWN)
 options:
   path:
     description:
@@ -143,7 +143,7 @@ deleted:
 """
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -166,7 +166,8 @@ DELETE_BATCH = 10
 # SSM answers TooManyUpdates when writes to one parameter come too fast.
 RETRY_CODES = ["TooManyUpdates"]
 
-Current = dict[str, dict[str, str]]  # full name -> {"Value": ..., "Type": ...}
+if TYPE_CHECKING:  # only in annotations: Python 3.8, where modules still run, cannot subscript dict
+    Current = dict[str, dict[str, str]]  # full name -> {"Value": ..., "Type": ...}
 
 
 def argument_spec() -> dict[str, Any]:

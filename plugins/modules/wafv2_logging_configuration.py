@@ -20,7 +20,7 @@ description:
   - AWS writes to a CloudWatch Logs group through a resource policy on the log group, which it adds
     itself when the caller may call C(logs:PutResourcePolicy) and C(logs:DescribeResourcePolicies).
 author:
-  - Project contributors
+  - webstack maintainers (!UNKNOWN)
 options:
   web_acl_arn:
     description:
@@ -280,7 +280,7 @@ def wanted_fields(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def api_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
     result = []
     for field in fields:
-        (option, value), *_ = field.items()
+        option, value = next(iter(field.items()))
         result.append({"SingleHeader": {"Name": value}} if option == "single_header" else {FIELDS[option]: {}})
     return result
 

@@ -20,7 +20,7 @@ description:
     moment between the two calls.
   - CloudFront distributions name their web ACL in their own configuration and are not handled here.
 author:
-  - Project contributors
+  - webstack maintainers (!UNKNOWN)
 options:
   web_acl_arn:
     description:

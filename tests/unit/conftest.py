@@ -32,6 +32,13 @@ ROOT = Path(__file__).resolve().parents[2]
 MODULES = ROOT / "plugins" / "modules"
 if importlib.util.find_spec("ansible_collections.webstack") is None:
     sys.path.append(str(ROOT / "collections"))
+# The tests import their helpers by file name (``from conftest import run_module``,
+# ``from wafv2_common import ...``): pytest's default import mode puts their folders
+# on sys.path, ansible-test units imports the tests as packages of the collection
+# and does not, so they are put there here for both.
+for helpers in (Path(__file__).parent, Path(__file__).parent / "modules"):
+    if str(helpers) not in sys.path:
+        sys.path.insert(0, str(helpers))
 
 
 def load_module(name: str):
