@@ -32,7 +32,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${VENV:-$ROOT/.venv}"
+# The virtualenv (scripts/bootstrap.sh), as an absolute path: the tests run elsewhere.
+VENV="$(cd "${VENV:-$ROOT/.venv}" && pwd)"
 PYTHON="$VENV/bin/python"
 ANSIBLE_TEST="$VENV/bin/ansible-test"
 # Module Pythons of ansible-core 2.19 (the controller needs 3.11 or newer).
