@@ -14,13 +14,14 @@ PYTEST_ARGS ?=
 # PYTEST_ARGS="-n 0" runs in one process.
 PYTEST_XDIST ?= -n auto --dist loadgroup
 
-.PHONY: help bootstrap demo teardown test lint policies unit integration bench emulator-start emulator-stop emulator-status
+.PHONY: help bootstrap demo teardown test lint policies unit integration sanity bench emulator-start emulator-stop emulator-status
 
 help:
 	@echo "make demo       deploy prod and staging to the local AWS emulator (started if needed)"
 	@echo "make teardown   remove staging, prod and the shared edge from the emulator"
 	@echo "make test       ansible-lint, ruff, security policies, unit and integration tests, then the time of each"
 	@echo "make bench      time first, no-op (stock and mitogen strategies) and teardown runs, count AWS requests"
+	@echo "make sanity     ansible-test sanity and units on the collection webstack.aws (scripts/ansible_test.sh)"
 	@echo "make emulator-start | emulator-stop | emulator-status"
 
 bootstrap:
@@ -71,6 +72,11 @@ unit: bootstrap
 
 integration: bootstrap
 	$(BIN)/pytest tests/integration $(PYTEST_XDIST) $(PYTEST_ARGS)
+
+# The module gate of the collection webstack.aws: ansible-test sanity (every
+# Python found) and units, timed (scripts/ansible_test.sh).
+sanity: bootstrap
+	VENV=$(VENV) scripts/ansible_test.sh
 
 # BENCH_ARGS="--rounds 3" repeats each no-op rerun and keeps the median (a busy machine).
 BENCH_ARGS ?=

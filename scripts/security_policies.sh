@@ -191,8 +191,9 @@ def unseen_tasks(files: list[str], results: list[dict]) -> list[str]:
         for module, policy_ids in modules.items():
             if "." in module and module.rsplit(".", 1)[-1] in node:
                 missing.append(f"{path}: task {node.get('name')!r} names {module} without its collection; write the FQCN")
-            # The project's own modules (plugins/modules) are named by their short
-            # name; ansible.legacy.<name> (or any prefix) runs them too, unseen.
+            # A policy naming a module by its short name (one found through
+            # ansible.cfg's library): ansible.legacy.<name> (or any prefix) runs
+            # it too, unseen. The project's own modules are named by FQCN.
             if "." not in module:
                 for key in node:
                     if isinstance(key, str) and key.endswith("." + module):

@@ -191,7 +191,7 @@ def current_action_view(action: dict[str, Any]) -> dict[str, Any]:
 def current_action_views(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Described actions in the order AWS runs them."""
     ordered = sorted(enumerate(actions), key=lambda item: (item[1].get("Order", item[0] + 1), item[0]))
-    return [current_action_view(action) for _, action in ordered]
+    return [current_action_view(action) for _position, action in ordered]
 
 
 def keep_unset(desired: list[dict[str, Any]], current: list[dict[str, Any]]) -> list[dict[str, Any]]:

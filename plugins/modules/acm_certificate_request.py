@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # ruff: noqa: E402 -- ansible-doc and the sanity tests want DOCUMENTATION, EXAMPLES and RETURN before the imports
 
+from __future__ import annotations
+
 DOCUMENTATION = r"""
 ---
 module: acm_certificate_request
@@ -21,7 +23,7 @@ description:
     fails, naming the resources, while one is in use (for example by a load balancer listener).
     The validation records stay in the zone; ACM gives the same record to every certificate of a name.
 author:
-  - Project contributors
+  - webstack maintainers (!UNKNOWN)
 options:
   name:
     description:
@@ -71,6 +73,19 @@ options:
     type: str
     choices: [present, absent]
     default: present
+attributes:
+  action_group:
+    description: Use C(group/webstack.aws.aws) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - webstack.aws.aws
+  check_mode:
+    description: Looks for the certificate and reports whether one would be requested, tagged or deleted,
+      without requesting, writing validation records or deleting.
+    support: full
+  diff_mode:
+    description: Shows the certificate's names, status, tags and validation records before and after.
+    support: full
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -79,7 +94,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Ensure the edge certificate for example.com and www.example.com is issued
-  acm_certificate_request:
+  webstack.aws.acm_certificate_request:
     name: webstack-edge
     domain_name: example.com
     subject_alternative_names: [www.example.com, staging.example.com]
@@ -89,7 +104,7 @@ EXAMPLES = r"""
   register: edge_certificate
 
 - name: Ensure the edge certificate is gone
-  acm_certificate_request:
+  webstack.aws.acm_certificate_request:
     name: webstack-edge
     domain_name: example.com
     subject_alternative_names: [www.example.com, staging.example.com]
@@ -141,7 +156,6 @@ import hashlib
 import time
 from typing import Any
 
-from ansible.module_utils.arn_tags import exit_with_result, tag_changes, tags_after
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
     is_boto3_error_code,
@@ -154,6 +168,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
 )
+from ansible_collections.webstack.aws.plugins.module_utils.arn_tags import exit_with_result, tag_changes, tags_after
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -260,7 +275,7 @@ def validation_records(cert: dict[str, Any]) -> list[dict[str, str]] | None:
     if len(options) < len(covered_names(cert)) or any("ResourceRecord" not in o for o in options):
         return None
     records = {o["ResourceRecord"]["Name"].lower(): o["ResourceRecord"] for o in options}
-    return [{"name": r["Name"], "type": r["Type"], "value": r["Value"]} for _, r in sorted(records.items())]
+    return [{"name": r["Name"], "type": r["Type"], "value": r["Value"]} for _name, r in sorted(records.items())]
 
 
 def wait_for_records(module: AnsibleAWSModule, client: Any, cert: dict[str, Any]) -> tuple[dict, list[dict]]:
@@ -441,13 +456,13 @@ def ensure_absent(module: AnsibleAWSModule, client: Any) -> None:
     params = module.params
     names = wanted_names(params)
     ours = [(c, t) for c, t in find_certificates(module, client, names, None) if t.get("Name") == params["name"]]
-    in_use = [f"{c['CertificateArn']} by {', '.join(c['InUseBy'])}" for c, _ in ours if c.get("InUseBy")]
+    in_use = [f"{c['CertificateArn']} by {', '.join(c['InUseBy'])}" for c, _tags in ours if c.get("InUseBy")]
     if in_use:
         module.fail_json(
             msg=f"Certificate {params['name']} is in use and cannot be deleted: {'; '.join(in_use)}. "
             "Remove it from those resources first."
         )
-    arns = [c["CertificateArn"] for c, _ in ours]
+    arns = [c["CertificateArn"] for c, _tags in ours]
     if not module.check_mode:
         for arn in arns:
             try:

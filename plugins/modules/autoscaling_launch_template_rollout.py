@@ -5,6 +5,8 @@
 # Ansible's module layout puts the documentation blocks before the imports.
 # ruff: noqa: E402
 
+from __future__ import annotations
+
 DOCUMENTATION = r"""
 ---
 module: autoscaling_launch_template_rollout
@@ -22,6 +24,8 @@ description:
     a run whose instances are all current changes nothing.
   - The refresh is C(Rolling); AWS replaces the outdated instances a few at a time and keeps
     O(min_healthy_percentage) of the desired capacity in service and healthy meanwhile.
+author:
+  - webstack maintainers (!UNKNOWN)
 options:
   name:
     description:
@@ -60,6 +64,18 @@ notes:
   - Instance-type overrides of a mixed instances policy that name their own launch template
     are not read; instances launched from such a template count as outdated.
   - Check mode reads only and reports C(changed) as a real run would.
+attributes:
+  action_group:
+    description: Use C(group/webstack.aws.aws) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - webstack.aws.aws
+  check_mode:
+    description: Reports the outdated instances and that a refresh would start, without starting it.
+    support: full
+  diff_mode:
+    description: Shows the outdated instances and the refresh before and after.
+    support: full
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -68,11 +84,11 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Ensure the frontend instances run the group's current launch template version
-  autoscaling_launch_template_rollout:
+  webstack.aws.autoscaling_launch_template_rollout:
     name: webstack-staging-frontend
 
 - name: Ensure the backend instances run the current version, half of them at a time, and wait
-  autoscaling_launch_template_rollout:
+  webstack.aws.autoscaling_launch_template_rollout:
     name: webstack-prod-backend
     min_healthy_percentage: 50
     instance_warmup: 120
@@ -126,9 +142,9 @@ launch_template:
 import time
 from typing import Any
 
-from ansible.module_utils.arn_tags import exit_with_result
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.webstack.aws.plugins.module_utils.arn_tags import exit_with_result
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError

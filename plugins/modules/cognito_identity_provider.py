@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # ruff: noqa: E402 -- ansible-doc and the sanity tests want DOCUMENTATION, EXAMPLES and RETURN before the imports
 
+from __future__ import annotations
+
 DOCUMENTATION = r"""
 ---
 module: cognito_identity_provider
@@ -18,7 +20,7 @@ description:
   - Secrets (O(provider_details.client_secret), O(provider_details.private_key)) never appear
     in the result or the diff.
 author:
-  - Project contributors
+  - webstack maintainers (!UNKNOWN)
 options:
   user_pool_id:
     description:
@@ -122,6 +124,18 @@ options:
     type: str
     choices: [present, absent]
     default: present
+attributes:
+  action_group:
+    description: Use C(group/webstack.aws.aws) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - webstack.aws.aws
+  check_mode:
+    description: Reads the provider and reports what would be created, updated or deleted, without writing.
+    support: full
+  diff_mode:
+    description: Shows the provider's type, details and attribute mapping before and after, secrets left out.
+    support: full
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -130,7 +144,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Ensure staging users can sign in with the corporate OIDC provider
-  cognito_identity_provider:
+  webstack.aws.cognito_identity_provider:
     user_pool_id: "{{ webstack_pool.id }}"
     provider_name: corp-oidc
     provider_type: OIDC
@@ -145,7 +159,7 @@ EXAMPLES = r"""
   no_log: true
 
 - name: Ensure staging users can sign in with the corporate SAML provider
-  cognito_identity_provider:
+  webstack.aws.cognito_identity_provider:
     user_pool_id: "{{ webstack_pool.id }}"
     provider_name: corp-saml
     provider_type: SAML
@@ -157,7 +171,7 @@ EXAMPLES = r"""
     idp_identifiers: [example.com]
 
 - name: Ensure the SAML provider is gone
-  cognito_identity_provider:
+  webstack.aws.cognito_identity_provider:
     user_pool_id: "{{ webstack_pool.id }}"
     provider_name: corp-saml
     state: absent
@@ -196,7 +210,9 @@ identity_provider:
 
 from typing import Any
 
-from ansible.module_utils.cognito import (
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.webstack.aws.plugins.module_utils.cognito import (
     call,
     cognito_client,
     describe_user_pool,
@@ -205,8 +221,6 @@ from ansible.module_utils.cognito import (
     snake_resource,
     sorted_list,
 )
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 try:
     import botocore
@@ -417,7 +431,8 @@ def main() -> None:
         attributes_request_method=dict(type="str", choices=["GET", "POST"]),
         oidc_issuer=text,
         authorize_url=text,
-        token_url=text,
+        # An OIDC endpoint's address, not a token: no_log=False says so to the sanity test.
+        token_url=dict(type="str", no_log=False),
         attributes_url=text,
         jwks_uri=text,
         api_version=text,

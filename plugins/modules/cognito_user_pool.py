@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # ruff: noqa: E402 -- ansible-doc and the sanity tests want DOCUMENTATION, EXAMPLES and RETURN before the imports
 
+from __future__ import annotations
+
 DOCUMENTATION = r"""
 ---
 module: cognito_user_pool
@@ -18,9 +20,9 @@ description:
     module does not manage (Lambda triggers, email and SMS configuration, message templates)
     are carried over as AWS describes them.
   - A pool with a domain cannot be deleted; remove the domain first with
-    M(cognito_user_pool_domain).
+    M(webstack.aws.cognito_user_pool_domain).
 author:
-  - Project contributors
+  - webstack maintainers (!UNKNOWN)
 options:
   name:
     description:
@@ -106,6 +108,18 @@ options:
     type: list
     elements: str
     choices: [verified_email, verified_phone_number, admin_only]
+attributes:
+  action_group:
+    description: Use C(group/webstack.aws.aws) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - webstack.aws.aws
+  check_mode:
+    description: Reads the pool and reports what would be created, updated or deleted, without writing.
+    support: full
+  diff_mode:
+    description: Shows the pool's managed settings and tags before and after.
+    support: full
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -115,7 +129,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Ensure the staging user pool exists with TOTP MFA and deletion protection
-  cognito_user_pool:
+  webstack.aws.cognito_user_pool:
     name: webstack-staging
     password_policy:
       min_length: 12
@@ -132,7 +146,7 @@ EXAMPLES = r"""
   register: webstack_pool
 
 - name: Ensure the staging user pool is gone, deletion protection included
-  cognito_user_pool:
+  webstack.aws.cognito_user_pool:
     name: webstack-staging
     state: absent
     force_deletion_protection_off: true
@@ -210,7 +224,8 @@ user_pool:
 
 from typing import Any
 
-from ansible.module_utils.cognito import (
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.webstack.aws.plugins.module_utils.cognito import (
     call,
     carried_over,
     cognito_client,
@@ -223,7 +238,6 @@ from ansible.module_utils.cognito import (
     snake_resource,
     sorted_list,
 )
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 # Option name -> PasswordPolicy key.
 PASSWORD_POLICY_KEYS = {

@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # ruff: noqa: E402 -- ansible-doc and the sanity tests want DOCUMENTATION, EXAMPLES and RETURN before the imports
 
+from __future__ import annotations
+
 DOCUMENTATION = r"""
 ---
 module: cognito_user_pool_client
@@ -19,7 +21,7 @@ description:
     default on a new one.
   - The client secret never appears in the result or the diff unless O(return_secret=true).
 author:
-  - Project contributors
+  - webstack maintainers (!UNKNOWN)
 options:
   user_pool_id:
     description:
@@ -82,7 +84,7 @@ options:
   supported_identity_providers:
     description:
       - The identity providers users of this client sign in with, V(COGNITO) for the pool's own
-        users and the C(provider_name) of federated ones (M(cognito_identity_provider)).
+        users and the C(provider_name) of federated ones (M(webstack.aws.cognito_identity_provider)).
     type: list
     elements: str
   explicit_auth_flows:
@@ -128,6 +130,18 @@ options:
     description:
       - Whether refresh tokens issued to the client can be revoked.
     type: bool
+attributes:
+  action_group:
+    description: Use C(group/webstack.aws.aws) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - webstack.aws.aws
+  check_mode:
+    description: Reads the app client and reports what would be created, updated or deleted, without writing.
+    support: full
+  diff_mode:
+    description: Shows the client's managed settings before and after, the secret left out.
+    support: full
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -136,7 +150,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Ensure the staging ALB has an app client with a secret
-  cognito_user_pool_client:
+  webstack.aws.cognito_user_pool_client:
     user_pool_id: "{{ webstack_pool.id }}"
     name: staging-alb
     generate_secret: true
@@ -150,7 +164,7 @@ EXAMPLES = r"""
   register: webstack_alb_client
 
 - name: Read the client secret the ALB listener rule needs
-  cognito_user_pool_client:
+  webstack.aws.cognito_user_pool_client:
     user_pool_id: "{{ webstack_pool.id }}"
     name: staging-alb
     generate_secret: true
@@ -161,7 +175,7 @@ EXAMPLES = r"""
   no_log: true
 
 - name: Ensure the app client is gone
-  cognito_user_pool_client:
+  webstack.aws.cognito_user_pool_client:
     user_pool_id: "{{ webstack_pool.id }}"
     name: staging-alb
     state: absent
@@ -224,7 +238,8 @@ user_pool_client:
 
 from typing import Any
 
-from ansible.module_utils.cognito import (
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.webstack.aws.plugins.module_utils.cognito import (
     call,
     carried_over,
     cognito_client,
@@ -236,7 +251,6 @@ from ansible.module_utils.cognito import (
     snake_resource,
     sorted_list,
 )
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 # List options whose order does not matter -> the client's key.
 LIST_OPTIONS = {

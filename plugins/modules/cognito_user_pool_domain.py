@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # ruff: noqa: E402 -- ansible-doc and the sanity tests want DOCUMENTATION, EXAMPLES and RETURN before the imports
 
+from __future__ import annotations
+
 DOCUMENTATION = r"""
 ---
 module: cognito_user_pool_domain
@@ -18,7 +20,7 @@ description:
     domain and one custom domain).
   - Only the certificate of a custom domain can change; another O(domain) is another domain.
 author:
-  - Project contributors
+  - webstack maintainers (!UNKNOWN)
 options:
   user_pool_id:
     description:
@@ -42,6 +44,18 @@ options:
     type: str
     choices: [present, absent]
     default: present
+attributes:
+  action_group:
+    description: Use C(group/webstack.aws.aws) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - webstack.aws.aws
+  check_mode:
+    description: Reads the domain and reports what would be created, updated or deleted, without writing.
+    support: full
+  diff_mode:
+    description: Shows the domain and its certificate before and after.
+    support: full
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -50,19 +64,19 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Ensure the staging user pool signs users in on its prefix domain
-  cognito_user_pool_domain:
+  webstack.aws.cognito_user_pool_domain:
     user_pool_id: "{{ webstack_pool.id }}"
     domain: webstack-staging
 
 - name: Ensure the production user pool signs users in on auth.example.com
-  cognito_user_pool_domain:
+  webstack.aws.cognito_user_pool_domain:
     user_pool_id: "{{ webstack_pool.id }}"
     domain: auth.example.com
     certificate_arn: arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0000-0000-0000-000000000000
   register: webstack_auth_domain
 
 - name: Ensure the staging prefix domain is gone
-  cognito_user_pool_domain:
+  webstack.aws.cognito_user_pool_domain:
     user_pool_id: "{{ webstack_pool.id }}"
     domain: webstack-staging
     state: absent
@@ -99,7 +113,8 @@ user_pool_domain:
 import re
 from typing import Any
 
-from ansible.module_utils.cognito import (
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.webstack.aws.plugins.module_utils.cognito import (
     call,
     cognito_client,
     differences,
@@ -107,7 +122,6 @@ from ansible.module_utils.cognito import (
     require_user_pool,
     snake_resource,
 )
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 PREFIX_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 

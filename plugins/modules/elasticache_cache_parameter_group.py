@@ -5,6 +5,8 @@
 # Ansible's module layout puts the documentation blocks before the imports.
 # ruff: noqa: E402
 
+from __future__ import annotations
+
 DOCUMENTATION = r"""
 ---
 module: elasticache_cache_parameter_group
@@ -16,6 +18,8 @@ description:
   - The module reads every parameter of the group (or, for a new group, the family's defaults),
     checks that each given parameter exists and is modifiable, and sends only the values that differ,
     at most 20 per C(ModifyCacheParameterGroup) call as AWS requires.
+author:
+  - webstack maintainers (!UNKNOWN)
 options:
   name:
     description:
@@ -55,6 +59,18 @@ notes:
   - Clusters using the group pick up parameters of change type C(requires-reboot) only after a reboot;
     the module lists them in RV(parameters_requiring_reboot) and warns.
   - A group still used by a cluster cannot be deleted; AWS's error is reported.
+attributes:
+  action_group:
+    description: Use C(group/webstack.aws.aws) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - webstack.aws.aws
+  check_mode:
+    description: Reads the group and its parameters and reports what would change, without writing.
+    support: full
+  diff_mode:
+    description: Shows the group's family, description, given parameter values and tags before and after.
+    support: full
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -64,7 +80,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Ensure the session store evicts least-recently-used keys and notifies on expiry
-  elasticache_cache_parameter_group:
+  webstack.aws.elasticache_cache_parameter_group:
     name: webstack-redis7
     family: redis7
     description: Parameters of the web stack session store
@@ -76,7 +92,7 @@ EXAMPLES = r"""
       Project: webstack
 
 - name: Ensure the Valkey group sets exactly these parameters
-  elasticache_cache_parameter_group:
+  webstack.aws.elasticache_cache_parameter_group:
     name: webstack-valkey8
     family: valkey8
     description: Parameters of the Valkey cache
@@ -85,7 +101,7 @@ EXAMPLES = r"""
     purge_parameters: true
 
 - name: Ensure the old parameter group is gone
-  elasticache_cache_parameter_group:
+  webstack.aws.elasticache_cache_parameter_group:
     name: webstack-redis6
     state: absent
 """
@@ -135,9 +151,7 @@ parameters_requiring_reboot:
 
 from typing import Any
 
-from ansible.module_utils.arn_tags import apply_tags, exit_with_result, tag_changes, tags_after
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible.module_utils.elasticache import get_tags
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
     is_boto3_error_code,
     normalize_boto3_result,
@@ -146,6 +160,13 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
+from ansible_collections.webstack.aws.plugins.module_utils.arn_tags import (
+    apply_tags,
+    exit_with_result,
+    tag_changes,
+    tags_after,
+)
+from ansible_collections.webstack.aws.plugins.module_utils.elasticache import get_tags
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError

@@ -5,6 +5,8 @@
 # Ansible's module layout puts the documentation blocks before the imports.
 # ruff: noqa: E402
 
+from __future__ import annotations
+
 DOCUMENTATION = r"""
 ---
 module: elasticache_replication_group
@@ -23,6 +25,8 @@ description:
   - The replica count changes through C(IncreaseReplicaCount) and C(DecreaseReplicaCount) (always
     applied immediately, as AWS requires), everything else through one C(ModifyReplicationGroup) call
     carrying only the changed fields, tags through C(AddTagsToResource) and C(RemoveTagsFromResource).
+author:
+  - webstack maintainers (!UNKNOWN)
 options:
   replication_group_id:
     description:
@@ -152,6 +156,18 @@ notes:
     from the primary cache cluster; when AWS cannot describe it they are not compared.
   - Only cluster mode disabled groups (one node group) are created.
   - A group whose status is C(deleting) counts as absent.
+attributes:
+  action_group:
+    description: Use C(group/webstack.aws.aws) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - webstack.aws.aws
+  check_mode:
+    description: Reads the group and reports what would be created, modified or deleted, without writing.
+    support: full
+  diff_mode:
+    description: Shows the group's compared settings and tags before and after (the AUTH token left out).
+    support: full
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -161,7 +177,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Ensure the session store is a Multi-AZ Redis group with one replica, TLS and AUTH
-  elasticache_replication_group:
+  webstack.aws.elasticache_replication_group:
     replication_group_id: webstack-sessions
     description: Session store of the web stack
     engine: redis
@@ -185,7 +201,7 @@ EXAMPLES = r"""
   no_log: true
 
 - name: Ensure the session store token is rotated
-  elasticache_replication_group:
+  webstack.aws.elasticache_replication_group:
     replication_group_id: webstack-sessions
     transit_encryption: true
     auth_token: "{{ vault_redis_new_auth_token }}"
@@ -194,7 +210,7 @@ EXAMPLES = r"""
   no_log: true
 
 - name: Ensure the session store is gone, keeping a final snapshot
-  elasticache_replication_group:
+  webstack.aws.elasticache_replication_group:
     replication_group_id: webstack-sessions
     state: absent
     final_snapshot_identifier: webstack-sessions-final
@@ -278,13 +294,18 @@ replication_group:
 import math
 from typing import Any
 
-from ansible.module_utils.arn_tags import apply_tags, exit_with_result, tag_changes, tags_after
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible.module_utils.elasticache import get_tags
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code, normalize_boto3_result
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
+from ansible_collections.webstack.aws.plugins.module_utils.arn_tags import (
+    apply_tags,
+    exit_with_result,
+    tag_changes,
+    tags_after,
+)
+from ansible_collections.webstack.aws.plugins.module_utils.elasticache import get_tags
 
 try:
     import botocore

@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # ruff: noqa: E402 -- ansible-doc and the sanity tests want DOCUMENTATION, EXAMPLES and RETURN before the imports
 
+from __future__ import annotations
+
 DOCUMENTATION = r"""
 ---
 module: elb_listener_rule
@@ -18,7 +20,7 @@ description:
     to O(priority) instead of a duplicate being created.
   - C(authenticate-cognito) needs an HTTPS listener; the module fails before changing anything otherwise.
 author:
-  - Project contributors
+  - webstack maintainers (!UNKNOWN)
 options:
   listener_arn:
     description: ARN of the listener.
@@ -148,6 +150,19 @@ options:
     type: str
     choices: [present, absent]
     default: present
+attributes:
+  action_group:
+    description: Use C(group/webstack.aws.aws) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - webstack.aws.aws
+  check_mode:
+    description: Reads the listener's rules and reports what would be created, updated, moved or deleted,
+      without writing.
+    support: full
+  diff_mode:
+    description: Shows the rule's priority, conditions, normalised actions and tags before and after.
+    support: full
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -157,7 +172,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Ensure the staging host rule authenticates through Cognito
-  elb_listener_rule:
+  webstack.aws.elb_listener_rule:
     listener_arn: "{{ edge_https_listener_arn }}"
     priority: 20
     conditions:
@@ -173,7 +188,7 @@ EXAMPLES = r"""
       Environment: Non-Production
 
 - name: Ensure the staging host rule is gone
-  elb_listener_rule:
+  webstack.aws.elb_listener_rule:
     listener_arn: "{{ edge_https_listener_arn }}"
     priority: 20
     conditions:
@@ -215,21 +230,21 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from ansible.module_utils.arn_tags import exit_with_result, tag_changes, tags_after
-from ansible.module_utils.elbv2_actions import (
-    action_errors,
-    action_option_spec,
-    action_requests,
-    current_action_views,
-    desired_action_view,
-    keep_unset,
-)
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
+)
+from ansible_collections.webstack.aws.plugins.module_utils.arn_tags import exit_with_result, tag_changes, tags_after
+from ansible_collections.webstack.aws.plugins.module_utils.elbv2_actions import (
+    action_errors,
+    action_option_spec,
+    action_requests,
+    current_action_views,
+    desired_action_view,
+    keep_unset,
 )
 
 try:
@@ -250,7 +265,7 @@ CONDITION_FIELDS = {
     "query_string": ("query-string", "QueryStringConfig"),
 }
 QUERY_PAIR = {"key": "Key", "value": "Value"}
-OPTION_OF_FIELD = {field: option for option, (field, _) in CONDITION_FIELDS.items()}
+OPTION_OF_FIELD = {field: option for option, (field, _config_key) in CONDITION_FIELDS.items()}
 
 
 def argument_spec() -> dict[str, Any]:

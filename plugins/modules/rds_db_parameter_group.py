@@ -5,6 +5,8 @@
 # Ansible's module layout puts the documentation blocks before the imports.
 # ruff: noqa: E402
 
+from __future__ import annotations
+
 DOCUMENTATION = r"""
 ---
 module: rds_db_parameter_group
@@ -20,6 +22,8 @@ description:
     fails if AWS does not report the values it was given.
   - Unlike C(amazon.aws.rds_instance_param_group), an unknown, unmodifiable or out-of-range parameter fails the
     module instead of being reported in a list, and a group cannot silently keep another family.
+author:
+  - webstack maintainers (!UNKNOWN)
 options:
   name:
     description:
@@ -73,6 +77,19 @@ notes:
     RV(parameters_pending_reboot) and warns.
   - A group still used by an instance cannot be deleted; AWS's error is reported.
   - Default groups (C(default.*)) cannot be modified; AWS's error is reported.
+attributes:
+  action_group:
+    description: Use C(group/webstack.aws.aws) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - webstack.aws.aws
+  check_mode:
+    description: Reads the group and its parameters, checks the given values, and reports what would change,
+      without writing.
+    support: full
+  diff_mode:
+    description: Shows the group's family, description, given parameter values and tags before and after.
+    support: full
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -82,7 +99,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Ensure the web stack database logs slow queries and uses utf8mb4
-  rds_db_parameter_group:
+  webstack.aws.rds_db_parameter_group:
     name: webstack-mysql80
     family: mysql8.0
     description: Parameters of the web stack database
@@ -97,7 +114,7 @@ EXAMPLES = r"""
       Project: webstack
 
 - name: Ensure the group sets exactly these parameters, all taking effect at the next reboot
-  rds_db_parameter_group:
+  webstack.aws.rds_db_parameter_group:
     name: webstack-mysql80
     family: mysql8.0
     description: Parameters of the web stack database
@@ -107,7 +124,7 @@ EXAMPLES = r"""
     purge_parameters: true
 
 - name: Ensure the old parameter group is gone
-  rds_db_parameter_group:
+  webstack.aws.rds_db_parameter_group:
     name: webstack-mysql57
     state: absent
 """
@@ -162,7 +179,6 @@ parameters_pending_reboot:
 import re
 from typing import Any
 
-from ansible.module_utils.arn_tags import apply_tags, exit_with_result, tag_changes, tags_after
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
     is_boto3_error_code,
@@ -174,6 +190,12 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
+)
+from ansible_collections.webstack.aws.plugins.module_utils.arn_tags import (
+    apply_tags,
+    exit_with_result,
+    tag_changes,
+    tags_after,
 )
 
 try:
@@ -188,7 +210,8 @@ except ImportError:
 
 MAX_PARAMETERS_PER_CALL = 20  # ModifyDBParameterGroup and ResetDBParameterGroup limit
 # How AWS and users spell true and false; a two-valued parameter lists one of each in AllowedValues.
-BOOLEAN_WORDS = dict.fromkeys(("1", "on", "true", "yes"), True) | dict.fromkeys(("0", "off", "false", "no"), False)
+# ({**a, **b}: the modules run on Python 3.8, which has no dict union.)
+BOOLEAN_WORDS = {**dict.fromkeys(("1", "on", "true", "yes"), True), **dict.fromkeys(("0", "off", "false", "no"), False)}
 RANGE = re.compile(r"^(-?\d+(?:\.\d+)?)-(-?\d+(?:\.\d+)?)$")
 
 

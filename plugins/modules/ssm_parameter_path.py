@@ -22,7 +22,7 @@ description:
     C(SecureString) parameter found under the path is never read in clear, returned or shown in a diff;
     a name in O(parameters) that exists as a C(SecureString) is refused.
 author:
-  - Project contributors
+  - webstack maintainers (!UNKNOWN)
 options:
   path:
     description:
@@ -71,6 +71,11 @@ options:
     choices: [String]
     default: String
 attributes:
+  action_group:
+    description: Use C(group/webstack.aws.aws) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - webstack.aws.aws
   check_mode:
     description: Reads the path and reports what would be created, updated and deleted, without writing.
     support: full
@@ -85,7 +90,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Ensure the data layer's endpoints and secret names are published in SSM Parameter Store
-  ssm_parameter_path:
+  webstack.aws.ssm_parameter_path:
     path: /webstack-prod/data
     parameters:
       mysql/writer-endpoint: webstack-prod-mysql.abc123.eu-west-1.rds.amazonaws.com
@@ -97,14 +102,14 @@ EXAMPLES = r"""
       Environment: Production
 
 - name: Ensure two more values are published, leaving the others under the path alone
-  ssm_parameter_path:
+  webstack.aws.ssm_parameter_path:
     path: /webstack-prod/app
     parameters:
       feature/new-checkout: "true"
     purge: false
 
 - name: Ensure no parameter is left under the data layer's path
-  ssm_parameter_path:
+  webstack.aws.ssm_parameter_path:
     path: /webstack-prod/data
     state: absent
 """
@@ -138,12 +143,12 @@ deleted:
 """
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ansible.module_utils.arn_tags import exit_with_result
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
+from ansible_collections.webstack.aws.plugins.module_utils.arn_tags import exit_with_result
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -161,7 +166,8 @@ DELETE_BATCH = 10
 # SSM answers TooManyUpdates when writes to one parameter come too fast.
 RETRY_CODES = ["TooManyUpdates"]
 
-Current = dict[str, dict[str, str]]  # full name -> {"Value": ..., "Type": ...}
+if TYPE_CHECKING:  # only in annotations: Python 3.8, where modules still run, cannot subscript dict
+    Current = dict[str, dict[str, str]]  # full name -> {"Value": ..., "Type": ...}
 
 
 def argument_spec() -> dict[str, Any]:

@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # ruff: noqa: E402 -- ansible-doc and the sanity tests want DOCUMENTATION, EXAMPLES and RETURN before the imports
 
+from __future__ import annotations
+
 DOCUMENTATION = r"""
 ---
 module: wafv2_logging_configuration
@@ -18,7 +20,7 @@ description:
   - AWS writes to a CloudWatch Logs group through a resource policy on the log group, which it adds
     itself when the caller may call C(logs:PutResourcePolicy) and C(logs:DescribeResourcePolicies).
 author:
-  - Project contributors
+  - webstack maintainers (!UNKNOWN)
 options:
   web_acl_arn:
     description:
@@ -70,6 +72,18 @@ options:
     type: str
     choices: [present, absent]
     default: present
+attributes:
+  action_group:
+    description: Use C(group/webstack.aws.aws) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - webstack.aws.aws
+  check_mode:
+    description: Reads the logging configuration and reports what would be put or deleted, without writing.
+    support: full
+  diff_mode:
+    description: Shows the normalised logging configuration before and after.
+    support: full
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -78,7 +92,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Ensure the edge web ACL logs to CloudWatch Logs without credentials
-  wafv2_logging_configuration:
+  webstack.aws.wafv2_logging_configuration:
     web_acl_arn: "{{ edge_web_acl.arn }}"
     log_destination_arns:
       - "{{ edge_waf_log_group.log_groups[0].arn }}"  # the ':*' suffix is dropped
@@ -88,7 +102,7 @@ EXAMPLES = r"""
       - query_string: true
 
 - name: Ensure the edge web ACL logs only the requests it blocks
-  wafv2_logging_configuration:
+  webstack.aws.wafv2_logging_configuration:
     web_acl_arn: "{{ edge_web_acl.arn }}"
     log_destination_arns:
       - arn:aws:logs:eu-west-1:123456789012:log-group:aws-waf-logs-webstack-edge
@@ -102,7 +116,7 @@ EXAMPLES = r"""
                 action: BLOCK
 
 - name: Ensure the edge web ACL no longer logs
-  wafv2_logging_configuration:
+  webstack.aws.wafv2_logging_configuration:
     web_acl_arn: "{{ edge_web_acl.arn }}"
     state: absent
 """
@@ -142,11 +156,11 @@ logging_configuration:
 import re
 from typing import Any
 
-from ansible.module_utils.arn_tags import exit_with_result
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.webstack.aws.plugins.module_utils.arn_tags import exit_with_result
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -266,7 +280,7 @@ def wanted_fields(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def api_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
     result = []
     for field in fields:
-        (option, value), *_ = field.items()
+        option, value = next(iter(field.items()))
         result.append({"SingleHeader": {"Name": value}} if option == "single_header" else {FIELDS[option]: {}})
     return result
 

@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # ruff: noqa: E402 -- ansible-doc and the sanity tests want DOCUMENTATION, EXAMPLES and RETURN before the imports
 
+from __future__ import annotations
+
 DOCUMENTATION = r"""
 ---
 module: wafv2_web_acl_association
@@ -18,7 +20,7 @@ description:
     moment between the two calls.
   - CloudFront distributions name their web ACL in their own configuration and are not handled here.
 author:
-  - Project contributors
+  - webstack maintainers (!UNKNOWN)
 options:
   web_acl_arn:
     description:
@@ -38,6 +40,19 @@ options:
     type: str
     choices: [present, absent]
     default: present
+attributes:
+  action_group:
+    description: Use C(group/webstack.aws.aws) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - webstack.aws.aws
+  check_mode:
+    description: Reads the web ACL the resource has and reports what would be associated or disassociated,
+      without writing.
+    support: full
+  diff_mode:
+    description: Shows the web ACL associated with the resource before and after.
+    support: full
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -46,18 +61,18 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: Ensure the edge web ACL protects the internet-facing load balancer
-  wafv2_web_acl_association:
+  webstack.aws.wafv2_web_acl_association:
     web_acl_arn: "{{ edge_web_acl.arn }}"
     resource_arn: "{{ edge_alb.load_balancer_arn }}"
 
 - name: Ensure the edge web ACL no longer protects the load balancer
-  wafv2_web_acl_association:
+  webstack.aws.wafv2_web_acl_association:
     web_acl_arn: "{{ edge_web_acl.arn }}"
     resource_arn: "{{ edge_alb.load_balancer_arn }}"
     state: absent
 
 - name: Ensure no web ACL protects the load balancer
-  wafv2_web_acl_association:
+  webstack.aws.wafv2_web_acl_association:
     resource_arn: "{{ edge_alb.load_balancer_arn }}"
     state: absent
 """
@@ -80,10 +95,10 @@ resource_arn:
 import re
 from typing import Any
 
-from ansible.module_utils.arn_tags import exit_with_result
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.webstack.aws.plugins.module_utils.arn_tags import exit_with_result
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError

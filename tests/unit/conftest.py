@@ -1,8 +1,13 @@
 """Run the project's custom modules in-process.
 
-The modules import their shared code as ``ansible.module_utils.<name>`` (ansible.cfg
-points module_utils at plugins/module_utils); here that folder is added to the
-package path so the same imports work under pytest. ``run_module`` executes a
+The modules import their shared code as
+``ansible_collections.webstack.aws.plugins.module_utils.<name>``, the repository
+being the collection webstack.aws. Under ``ansible-test units`` that package is
+found through the collection layout ansible-test runs in; under plain pytest,
+``collections/`` (where the committed link ansible_collections/webstack/aws
+points at the repository root) joins ``sys.path``: ``ansible_collections`` is a
+namespace package, so the bundled collections (amazon.aws, ...) in the
+virtualenv's site-packages stay importable beside it. ``run_module`` executes a
 module's ``main()`` with the given arguments and returns its JSON result.
 """
 
@@ -16,7 +21,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import ansible.module_utils
 import boto3
 import pytest
 from ansible.module_utils.testing import patch_module_args
@@ -26,7 +30,15 @@ from botocore.stub import Stubber
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ROOT / "plugins" / "modules"
-ansible.module_utils.__path__.append(str(ROOT / "plugins" / "module_utils"))
+if importlib.util.find_spec("ansible_collections.webstack") is None:
+    sys.path.append(str(ROOT / "collections"))
+# The tests import their helpers by file name (``from conftest import run_module``,
+# ``from wafv2_common import ...``): pytest's default import mode puts their folders
+# on sys.path, ansible-test units imports the tests as packages of the collection
+# and does not, so they are put there here for both.
+for helpers in (Path(__file__).parent, Path(__file__).parent / "modules"):
+    if str(helpers) not in sys.path:
+        sys.path.insert(0, str(helpers))
 
 
 def load_module(name: str):

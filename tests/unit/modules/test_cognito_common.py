@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import ansible.module_utils.cognito as cognito_utils
 import boto3
 import pytest
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
+from ansible_collections.webstack.aws.plugins.module_utils import cognito as cognito_utils
 from botocore.client import BaseClient
 from botocore.stub import Stubber
 from conftest import run_module
