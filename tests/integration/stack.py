@@ -22,7 +22,8 @@ and before any later step; ``pytest_collection_modifyitems`` (conftest.py)
 sorts the marked tests by step, so the order of files never matters, and a
 test selected alone still brings the stack to its step first.
 
-Staging's whole life runs with Ansible's stock ``linear`` strategy and prod's
+Staging's deploy, rerun, check, instance-type change and teardowns run with
+Ansible's stock ``linear`` strategy, and prod's (and the layers-alone runs)
 with the project's default (ansible.cfg), so both strategies stay under test.
 """
 
@@ -62,7 +63,7 @@ IDENTITY_PROVIDERS = [
         "client_secret_name": "webstack-staging/idp/corp-oidc",
     },
 ]
-# Staging's whole life runs on the stock strategy; prod's on ansible.cfg's default.
+# Staging's runs (but the layers-alone ones) use the stock strategy; prod's ansible.cfg's default.
 STOCK_STRATEGY = {"ANSIBLE_STRATEGY": "linear"}
 LAYERS = ["network", "data", "identity", "edge", "compute"]
 
@@ -327,7 +328,9 @@ def layers_alone(stack: Stack) -> None:
             name = alone_run_name(env, layers)
             started = time.monotonic()
             selected = ("-e", json.dumps({"provision_layers": layers}))
-            stack.play(name, stack.inventories[env], "provision.yml", *selected, stock=env == "staging")
+            # The project's default strategy for both: thirteen short runs, and staging's
+            # deploy, rerun, check, instance-type and teardowns keep the stock strategy under test.
+            stack.play(name, stack.inventories[env], "provision.yml", *selected)
             seconds[name] = round(time.monotonic() - started, 1)
     # Prod guarded by Cognito, whose identity layer never ran: the edge must refuse before any change.
     folder = stack.workdir / "prod-cognito"
