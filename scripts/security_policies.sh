@@ -18,8 +18,9 @@ MARKER="$VENV/.checkov-$CHECKOV_VERSION"
 
 # Built-in checks skipped, each with its reason:
 #   CKV2_ANSIBLE_3 wants a `rescue` on every block. Our blocks only share a
-#   `when` and `vars` between tasks (roles/network/tasks/teardown*.yml); a
-#   rescue would hide the failure the run must stop on.
+#   `when` and `vars` between tasks (roles/*/tasks/teardown*.yml: what runs
+#   once something of the layer is found); a rescue would hide the failure the
+#   run must stop on.
 SKIPPED_BUILTIN_CHECKS=CKV2_ANSIBLE_3
 
 cd "$ROOT"

@@ -1,0 +1,77 @@
+"""Each layer's teardown first looks whether anything of it is left, and skips its delete tasks when nothing is.
+
+Both tests run in this worker's own emptied emulator: the teardown of an
+empty account, and the leftovers an interrupted run can leave behind (an SSM
+output, a secret, a NAT gateway never tagged, found only through the
+environment's Elastic IP), which the next teardown must still remove.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import Emulator, actions, mutating, run_playbook, tags
+
+pytestmark = pytest.mark.integration
+
+# One task per layer reads what is left of it: the only AWS calls of a
+# teardown that finds nothing.
+PROBES = [
+    "TASK [compute : Find what is left of the compute layer",
+    "TASK [edge : Find what is left of the environment's entry on the edge",
+    "TASK [identity : Find what is left of the environment's Cognito sign-in",
+    "TASK [data : Find what is left of the data layer",
+    "TASK [network : Find the shared edge VPC and what this environment has left in it",
+]
+NON_PRODUCTION = [
+    {"Key": "Project", "Value": "webstack"},
+    {"Key": "Environment", "Value": "Non-Production"},
+]
+
+
+def teardown(emulator: Emulator) -> tuple[object, list[dict[str, str]]]:
+    mark = emulator.mark()
+    run = run_playbook(emulator, "inventories/staging", "teardown.yml")
+    return run, emulator.since(mark)
+
+
+def test_a_teardown_of_an_empty_account_only_looks(empty_account: Emulator) -> None:
+    run, requests = teardown(empty_account)
+
+    assert run.returncode == 0, run.output
+    assert run.changed == 0, run.recap
+    assert mutating(requests) == []
+    assert all(probe in run.output for probe in PROBES)
+    # The probes' reads and nothing else: no delete task of any layer starts a module (each would
+    # look again). 25 reads for staging: compute 10, edge 3, identity 2, data 8, network 2.
+    assert len(requests) <= 25, actions(requests)
+
+
+def test_a_teardown_removes_what_an_interrupted_run_left(empty_account: Emulator) -> None:
+    ec2 = empty_account.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    ec2.create_tags(Resources=[vpc], Tags=[{"Key": "Name", "Value": "webstack-edge-vpc"}, NON_PRODUCTION[0]])
+    public = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.0.0/24", AvailabilityZone="us-east-1a")["Subnet"]
+    address = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    ec2.create_tags(Resources=[address], Tags=NON_PRODUCTION)
+    # A provision stopped after creating the NAT gateway, before tagging it.
+    nat = ec2.create_nat_gateway(SubnetId=public["SubnetId"], AllocationId=address)["NatGateway"]["NatGatewayId"]
+    empty_account.client("ssm").put_parameter(Name="/webstack-staging/identity/user-pool-id", Value="x", Type="String")
+    empty_account.client("secretsmanager").create_secret(Name="webstack-staging/redis/auth-token", SecretString="x")
+
+    run, requests = teardown(empty_account)
+
+    assert run.returncode == 0, run.output
+    assert sorted(mutating(requests)) == ["DeleteNatGateway", "DeleteParameters", "DeleteSecret", "ReleaseAddress"]
+    live = ec2.describe_nat_gateways(Filter=[{"Name": "state", "Values": ["pending", "available"]}])["NatGateways"]
+    assert [n["NatGatewayId"] for n in live if not tags(n)] == []
+    assert nat not in [n["NatGatewayId"] for n in live]
+    assert ec2.describe_addresses()["Addresses"] == []
+    assert (
+        empty_account.client("ssm").get_parameters_by_path(Path="/webstack-staging", Recursive=True)["Parameters"] == []
+    )
+
+    again, requests = teardown(empty_account)
+    assert again.returncode == 0, again.output
+    assert again.changed == 0, again.recap
+    assert mutating(requests) == []
