@@ -16,6 +16,7 @@ calls a run made (or that it made none).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -128,8 +129,40 @@ def stack(request: pytest.FixtureRequest, shared_stack: Any) -> Any:
     return shared_stack
 
 
-# tryfirst: pytest-xdist turns the xdist_group marker into the group it schedules by in its own
-# collection hook, which must see the marker added here.
+def xdist_group_of(nodeid: str) -> str | None:
+    """The xdist group of a test, from its marks: "stack" for the stack tests, else its xdist_group."""
+    path, _, name = nodeid.partition("::")
+    module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+    function = getattr(module, name.split("[", 1)[0], None)
+    module_marks = getattr(module, "pytestmark", [])
+    marks = [
+        *getattr(function, "pytestmark", []),
+        *(module_marks if isinstance(module_marks, list) else [module_marks]),
+    ]
+    if any(mark.name == "stack" for mark in marks):
+        return "stack"
+    return next((str(mark.args[0]) for mark in marks if mark.name == "xdist_group" and mark.args), None)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist's loadgroup, grouping by marks read here.
+
+    pytest-xdist 3.8 groups by a suffix it writes into ``item._nodeid``, which pytest 9 no longer
+    reads, so its own loadgroup sends a group's tests to any worker. This scheduler finds each
+    test's group from its marks instead: the stack tests go to one worker.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class MarkGroupScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group_of(nodeid.split("@", 1)[0]) or super()._split_scope(nodeid)
+
+    return MarkGroupScheduling(config, log)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Run the stack tests by step (stable within a step), after the others, on one xdist worker."""
