@@ -13,7 +13,7 @@ from .conftest import Emulator, inventory_vars, kill_when, only_layers, run_play
 pytestmark = pytest.mark.integration
 
 # This file tests its own layers; the others have their own test files.
-LAYERS = only_layers("network")
+LAYERS = only_layers("shared_edge", "network")
 
 PROD = inventory_vars("prod")
 

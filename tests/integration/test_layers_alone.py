@@ -57,10 +57,11 @@ def test_a_layer_alone_sends_no_mutating_call(stack: Stack, env: str, layers: li
 
 
 @pytest.mark.stack("layers-alone")
-def test_the_guarded_edge_reads_the_identity_outputs_with_one_request(stack: Stack) -> None:
+def test_the_guarded_edge_reads_its_upstream_outputs_with_one_request_each(stack: Stack) -> None:
+    # The shared edge's outputs and the identity layer's: one GetParametersByPath each.
     run = stack.runs[alone_run_name("staging", ["edge"])]
     reads = [request for request in run.requests if request["action"] == "GetParametersByPath"]
-    assert len(reads) == 1, reads
+    assert len(reads) == 2, reads
 
 
 @pytest.mark.stack("layers-alone")

@@ -34,7 +34,9 @@ def edge_vpc(ec2: Any) -> dict[str, Any]:
 def test_check_mode_on_an_empty_account_reports_changes_and_creates_nothing(empty_account: Emulator) -> None:
     mark = empty_account.mark()
 
-    run = run_playbook(empty_account, "inventories/prod", "provision.yml", *only_layers("network"), "--check", "--diff")
+    run = run_playbook(
+        empty_account, "inventories/prod", "provision.yml", *only_layers("shared_edge", "network"), "--check", "--diff"
+    )
 
     assert run.returncode == 0, run.output
     assert run.changed >= 10, run.recap
