@@ -372,7 +372,7 @@ def staging_teardown(stack: Stack) -> None:
     account = stack.client("sts").get_caller_identity()["Account"]
     s3 = stack.client("s3")
     bucket = f"webstack-staging-bootstrap-{account}"
-    # The bucket refuses requests without TLS, and the emulator speaks plain HTTP.
+    # The bucket refuses requests without TLS, and the emulator speaks plain HTTP (docs/EMULATOR.md E32).
     s3.delete_bucket_policy(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="bundles/frontend/bundle.tar.gz", Body=b"one")
     s3.put_object(Bucket=bucket, Key="bundles/frontend/bundle.tar.gz", Body=b"two")
