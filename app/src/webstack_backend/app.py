@@ -27,11 +27,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__
 from .config import HEALTH_CHECK_PATH, Settings
-from .logs import fields, request_id, setup_logging
+from .logs import AccessLog, fields, request_id, setup_logging
 from .stores import ABSENT, Cache, Database, StoreUnavailable, item_key
 
 LOG = logging.getLogger("webstack.backend")
-ACCESS = logging.getLogger("webstack.request")
 
 JSON = "application/json"
 MAX_ID = 2**63 - 1
@@ -69,10 +68,19 @@ def error_response(status: int, error: str, detail: str, cache: str | None = Non
     return json_response(status, {"error": error, "detail": detail, **extra}, cache, **headers)
 
 
+def unavailable_body(problem: StoreUnavailable) -> bytes:
+    detail = f"the {problem.store} store does not answer; retry later"
+    return orjson.dumps({"error": "service unavailable", "detail": detail, "store": problem.store})
+
+
 def unavailable(problem: StoreUnavailable, cache: str | None = None) -> Response:
     LOG.error("store unavailable", extra=fields(store=problem.store, error=problem.reason))
-    detail = f"the {problem.store} store does not answer; retry later"
-    return error_response(503, "service unavailable", detail, cache, store=problem.store)
+    headers = {"X-Cache": cache} if cache else {}
+    return Response(unavailable_body(problem), 503, media_type=JSON, headers={"Retry-After": "1", **headers})
+
+
+def not_found_body(item_id: int) -> bytes:
+    return orjson.dumps({"error": "not found", "detail": f"no item {item_id}", "id": item_id})
 
 
 def parse_id(raw: str) -> int:
@@ -130,8 +138,12 @@ class Service:
         await self.cache.close()
         await self.db.close()
 
-    async def get_item(self, request: Request) -> Response:
-        item_id = parse_id(request.path_params["item_id"])
+    async def lookup(self, raw_id: str) -> tuple[int, bytes, str | None]:
+        """GET /api/items/{raw_id}: (status, JSON body, X-Cache). The hot path: plain values, no objects."""
+        try:
+            item_id = parse_id(raw_id)
+        except ClientError as error:
+            return error.status, orjson.dumps({"error": error.error, "detail": error.detail}), None
         key = item_key(item_id)
         cache = self.cache
         label = "bypass"
@@ -141,8 +153,8 @@ class Service:
                 value = await cache.get(key)
                 if value is not None:
                     if value == ABSENT:
-                        return error_response(404, "not found", f"no item {item_id}", "hit", id=item_id)
-                    return Response(value, media_type=JSON, headers={"X-Cache": "hit"})
+                        return 404, not_found_body(item_id), "hit"
+                    return 200, value, "hit"
                 token, written = await cache.begin_miss(key)
                 label = "miss"
             except (RedisError, OSError) as error:
@@ -152,7 +164,8 @@ class Service:
         except StoreUnavailable as problem:
             if token:
                 await self.release(key, token)
-            return unavailable(problem, label)
+            LOG.error("store unavailable", extra=fields(store=problem.store, error=problem.reason))
+            return 503, unavailable_body(problem), label
         value = orjson.dumps({"id": rows[0][0], "name": rows[0][1], "description": rows[0][2]}) if rows else ABSENT
         if token:
             ttl = self.settings.cache_ttl if rows else self.settings.negative_ttl
@@ -164,8 +177,16 @@ class Service:
             except (RedisError, OSError) as error:
                 cache.failed(error)
         if not rows:
-            return error_response(404, "not found", f"no item {item_id}", label, id=item_id)
-        return Response(value, media_type=JSON, headers={"X-Cache": label})
+            return 404, not_found_body(item_id), label
+        return 200, value, label
+
+    async def get_item(self, request: Request) -> Response:
+        """The same as the hot path, for what reaches Starlette (HEAD)."""
+        status, body, label = await self.lookup(request.path_params["item_id"])
+        headers = {"X-Cache": label} if label else {}
+        if status == 503:
+            headers["Retry-After"] = "1"
+        return Response(body, status_code=status, media_type=JSON, headers=headers)
 
     async def release(self, key: str, token: str) -> None:
         try:
@@ -261,7 +282,7 @@ def create_app(settings: Settings) -> ASGIApp:
         lifespan=lifespan,
         exception_handlers={ClientError: client_error, HTTPException: http_error, Exception: server_error},
     )
-    return RequestLog(app)
+    return RequestLog(app, service)
 
 
 def trace_id(value: bytes) -> str:
@@ -273,11 +294,20 @@ def trace_id(value: bytes) -> str:
     return text
 
 
-class RequestLog:
-    """One JSON log line per request, and the request id in the ``X-Request-Id`` response header."""
+ITEMS_PREFIX = "/api/items/"
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class RequestLog:
+    """The outermost ASGI layer: the request id, one JSON log line per request, and the hot path.
+
+    ``GET /api/items/{id}`` is answered here, without Starlette's request and
+    response objects (it is most of the traffic); everything else goes to Starlette.
+    """
+
+    def __init__(self, app: ASGIApp, service: Service) -> None:
         self.app = app
+        self.service = service
+        self.access = AccessLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -294,34 +324,50 @@ class RequestLog:
         token = request_id.set(rid)
         status = 500
         cache = None
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status, cache
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", ()))
-                for name, value in headers:
-                    if name == b"x-cache":
-                        cache = value.decode()
-                headers.append((b"x-request-id", rid.encode("latin-1")))
-                message = {**message, "headers": headers}
-            await send(message)
-
+        path = scope["path"]
         try:
+            if scope["method"] == "GET" and path.startswith(ITEMS_PREFIX) and "/" not in path[len(ITEMS_PREFIX) :]:
+                status, body, cache = await self.service.lookup(path[len(ITEMS_PREFIX) :])
+                headers = [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-request-id", rid.encode("latin-1")),
+                ]
+                if cache:
+                    headers.append((b"x-cache", cache.encode()))
+                if status == 503:
+                    headers.append((b"retry-after", b"1"))
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+
+            async def send_with_id(message: Message) -> None:
+                nonlocal status, cache
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    headers = list(message.get("headers", ()))
+                    for name, value in headers:
+                        if name == b"x-cache":
+                            cache = value.decode()
+                    headers.append((b"x-request-id", rid.encode("latin-1")))
+                    message = {**message, "headers": headers}
+                await send(message)
+
             await self.app(scope, receive, send_with_id)
         except Exception:
             # Starlette answered 500 (JSON) already; the traceback goes to the log, once, on one line.
-            LOG.exception("unhandled error", extra=fields(method=scope["method"], path=scope["path"]))
+            status = 500
+            LOG.exception("unhandled error", extra=fields(method=scope["method"], path=path))
         finally:
-            ACCESS.info(
-                "request",
-                extra=fields(
-                    method=scope["method"],
-                    path=scope["path"],
-                    status=status,
-                    latency_ms=round((time.perf_counter() - started) * 1000, 3),
-                    cache=cache,
-                ),
+            self.access.log(
+                {
+                    "request_id": rid,
+                    "method": scope["method"],
+                    "path": path,
+                    "status": status,
+                    "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+                    "cache": cache,
+                }
             )
             request_id.reset(token)
 
