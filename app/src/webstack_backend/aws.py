@@ -20,6 +20,7 @@ from .logs import fields
 
 LOG = logging.getLogger("webstack.aws")
 
+OPTIONAL = ("mysql/reader-endpoint", "redis/reader-endpoint", "redis/tls")
 REQUIRED = (
     "mysql/writer-endpoint",
     "mysql/port",
@@ -51,12 +52,20 @@ def data_path(parameter_path: str) -> str:
 
 
 def read_parameters(ssm: Any, path: str) -> dict[str, str]:
-    """Every parameter under ``path``, keyed by its name relative to the path."""
+    """The parameters under ``path``, keyed by their names relative to it.
+
+    A page holds at most 10, and the data layer publishes 10: AWS may still hand
+    back a token for a next, empty page. Reading stops as soon as every name the
+    service knows is there, so one call is the rule.
+    """
     found: dict[str, str] = {}
+    wanted = set(REQUIRED) | set(OPTIONAL)
     paginator = ssm.get_paginator("get_parameters_by_path")
     for page in paginator.paginate(Path=path, Recursive=True, WithDecryption=True, MaxResults=10):
         for parameter in page["Parameters"]:
             found[parameter["Name"][len(path) + 1 :]] = parameter["Value"]
+        if wanted <= found.keys():
+            break
     return found
 
 
