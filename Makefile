@@ -14,13 +14,16 @@ PYTEST_ARGS ?=
 # PYTEST_ARGS="-n 0" runs in one process.
 PYTEST_XDIST ?= -n auto --dist loadgroup
 
-.PHONY: help bootstrap demo teardown test lint policies unit integration sanity bench emulator-start emulator-stop emulator-status
+.PHONY: help bootstrap demo teardown test lint policies unit integration app-test app-wheel app-bench sanity bench emulator-start emulator-stop emulator-status
 
 help:
 	@echo "make demo       deploy prod and staging to the local AWS emulator (started if needed)"
 	@echo "make teardown   remove staging, prod and the shared edge from the emulator"
 	@echo "make test       ansible-lint, ruff, security policies, unit and integration tests, then the time of each"
 	@echo "make bench      time first, no-op (stock and mitogen strategies) and teardown runs, count AWS requests"
+	@echo "make app-test   the application's tests against real Redis, MariaDB and nginx (tests/app)"
+	@echo "make app-wheel  the backend's wheel and the wheels of its pinned dependencies in app/dist/"
+	@echo "make app-bench  requests per second and latency: cache hits, misses, nginx static ceiling"
 	@echo "make sanity     ansible-test sanity and units on the collection webstack.aws (scripts/ansible_test.sh)"
 	@echo "make emulator-start | emulator-stop | emulator-status"
 
@@ -38,7 +41,7 @@ teardown: bootstrap emulator-start
 	    -e confirm_teardown=webstack-prod -e teardown_edge=true
 
 # The steps of `make test`, in order; each is also a target of its own.
-TEST_STEPS := lint policies unit integration
+TEST_STEPS := lint policies unit app-test integration
 
 # Runs the steps one by one and, at the end, even when one failed, prints how
 # long each took. It stops at the first failing step (the rest show "not run")
@@ -72,6 +75,31 @@ unit: bootstrap
 
 integration: bootstrap
 	$(BIN)/pytest tests/integration $(PYTEST_XDIST) $(PYTEST_ARGS)
+
+# The application (app/, docs/APP.md). Its tests start their own Redis, MariaDB and
+# nginx on free ports (scripts/bootstrap.sh installs them) and share them across the
+# session, so they run in one process: on two cores, xdist workers would each start
+# their own stores for less than they save.
+app-test: bootstrap
+	$(BIN)/pytest tests/app -p no:xdist $(PYTEST_ARGS)
+
+# app/dist/: the backend's wheel, and wheelhouse/ with a wheel of every pinned
+# dependency (app/requirements.txt, markers dropped so that a host whose Python
+# needs a conditional one finds it), so a host installs with no package index:
+#   pip install --no-index --find-links dist --find-links dist/wheelhouse webstack-backend
+APP_DIST ?= app/dist
+app-wheel: bootstrap
+	rm -rf $(APP_DIST)/wheelhouse $(APP_DIST)/webstack_backend-*.whl
+	mkdir -p $(APP_DIST)/wheelhouse
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir $(APP_DIST) ./app
+	sed -e 's/[[:space:]]*[;#].*//' -e '/^$$/d' app/requirements.txt > $(APP_DIST)/wheelhouse/requirements.txt
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir $(APP_DIST)/wheelhouse -r $(APP_DIST)/wheelhouse/requirements.txt
+	@ls $(APP_DIST)/*.whl && echo "$$(ls $(APP_DIST)/wheelhouse/*.whl | wc -l) dependency wheels in $(APP_DIST)/wheelhouse"
+
+# APP_BENCH_ARGS="--duration 10 --connections 64" (app/dev/bench.py --help).
+APP_BENCH_ARGS ?=
+app-bench: bootstrap
+	$(BIN)/python app/dev/bench.py $(APP_BENCH_ARGS)
 
 # The module gate of the collection webstack.aws: ansible-test sanity (every
 # Python found) and units, timed (scripts/ansible_test.sh).

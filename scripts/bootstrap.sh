@@ -27,14 +27,52 @@ if [ "${#missing[@]}" -gt 0 ] && ! "$PYTHON" -c 'import ensurepip, venv, sysconf
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# The application's tests and benchmark (tests/app, make app-bench) run their own
+# Redis, MariaDB and nginx on free ports, so these are installed but must not run
+# as system services: a policy-rc.d keeps apt from starting them, and on a
+# systemd machine the units just installed are disabled. `redis-server` brings
+# redis-tools, mariadb-server the client; openssl makes the tests' certificates.
+APP_PACKAGES=(redis-server mariadb-server nginx wrk openssl)
+app_missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  for package in "${APP_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || app_missing+=("$package")
+  done
+fi
+if [ "${#app_missing[@]}" -gt 0 ]; then
+  echo "bootstrap: installing Debian packages for the application's tests: ${app_missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  policy=/usr/sbin/policy-rc.d
+  own_policy=false
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# scripts/bootstrap.sh: no service starts while it installs packages.\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+    own_policy=true
+  fi
+  status=0
+  { $SUDO apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${app_missing[@]}" >/dev/null; } || status=$?
+  [ "$own_policy" = true ] && $SUDO rm -f "$policy"
+  [ "$status" -eq 0 ] || exit "$status"
+  if [ -d /run/systemd/system ]; then
+    for unit in redis-server mariadb nginx; do
+      $SUDO systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    done
+  fi
+fi
+
 "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is required"'
 
+# The controller's and the tests' requirements, then the application (app/): its pinned
+# dependencies and the package itself, editable, so that its console script is on the venv's PATH.
 stamp="$VENV/.requirements.sha256"
-wanted="$(sha256sum requirements.txt | cut -d' ' -f1)"
+wanted="$(cat requirements.txt app/requirements.txt app/pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
-  echo "bootstrap: creating $VENV with requirements.txt"
+  echo "bootstrap: creating $VENV with requirements.txt and app/requirements.txt"
   "$PYTHON" -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --upgrade pip
-  "$VENV/bin/pip" install --quiet -r requirements.txt
+  "$VENV/bin/pip" install --quiet -r requirements.txt -r app/requirements.txt
+  "$VENV/bin/pip" install --quiet --no-deps --editable ./app
   echo "$wanted" > "$stamp"
 fi
