@@ -8,6 +8,13 @@ environment's Elastic IP), which the next teardown must still remove.
 
 from __future__ import annotations
 
+import http.server
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import ClassVar
+
 import pytest
 
 from .conftest import Emulator, actions, mutating, run_playbook, tags
@@ -75,3 +82,76 @@ def test_a_teardown_removes_what_an_interrupted_run_left(empty_account: Emulator
     assert again.returncode == 0, again.output
     assert again.changed == 0, again.recap
     assert mutating(requests) == []
+
+
+class DenyingProxy(http.server.BaseHTTPRequestHandler):
+    """Forwards ElastiCache calls to the emulator, but answers DeleteCacheSubnetGroup with AccessDenied."""
+
+    emulator_url = ""
+    denied: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if b"Action=DeleteCacheSubnetGroup" in body:
+            self.denied.append(body.decode())
+            self.answer(
+                403,
+                b'<ErrorResponse xmlns="http://elasticache.amazonaws.com/doc/2015-02-02/"><Error><Type>Sender</Type>'
+                b"<Code>AccessDenied</Code><Message>User is not authorized to perform: "
+                b"elasticache:DeleteCacheSubnetGroup</Message></Error><RequestId>1</RequestId></ErrorResponse>",
+            )
+            return
+        headers = {key: value for key, value in self.headers.items() if key.lower() != "host"}
+        url = self.emulator_url + self.path
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - loopback
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback emulator
+                self.answer(response.status, response.read())
+        except urllib.error.HTTPError as error:
+            self.answer(error.code, error.read())
+
+    def answer(self, status: int, payload: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_teardown_fails_at_once_on_an_error_that_waiting_cannot_heal(empty_account: Emulator) -> None:
+    """Only CacheSubnetGroupInUse is waited out; access denied stops the teardown, naming the call."""
+    ec2 = empty_account.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.30.{index}.0/24", AvailabilityZone=f"us-east-1{zone}")["Subnet"]
+        for index, zone in enumerate("ab")
+    ]
+    empty_account.client("elasticache").create_cache_subnet_group(
+        CacheSubnetGroupName="webstack-staging-data",
+        CacheSubnetGroupDescription="left by an interrupted run",
+        SubnetIds=[subnet["SubnetId"] for subnet in subnets],
+    )
+    DenyingProxy.emulator_url = empty_account.env["AWS_ENDPOINT_URL"]
+    DenyingProxy.denied = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), DenyingProxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        started = time.monotonic()
+        run = run_playbook(
+            empty_account,
+            "inventories/staging",
+            "teardown.yml",
+            extra_env={"AWS_ENDPOINT_URL_ELASTICACHE": f"http://127.0.0.1:{server.server_address[1]}"},
+        )
+        seconds = time.monotonic() - started
+    finally:
+        server.shutdown()
+
+    flat = " ".join(run.output.split())
+    assert run.returncode != 0, run.output[-3000:]
+    assert "AccessDenied" in flat and "DeleteCacheSubnetGroup" in flat, run.output[-3000:]
+    assert len(DenyingProxy.denied) == 1, "the denied delete was retried"
+    assert seconds < 120, seconds
