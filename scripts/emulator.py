@@ -116,6 +116,12 @@ class RequestLog:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").startswith("/moto-api"):
             return self.app(environ, start_response)
+        if environ.get("PATH_INFO") == PUBLISH_DEBIAN_AMI and environ.get("REQUEST_METHOD") == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            published = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            publish_debian_ami(published["name"], published["value"])
+            start_response("204 No Content", [])
+            return [b""]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
@@ -319,6 +325,44 @@ DEBIAN_AMI_PARAMETERS = {
     "/aws/service/debian/release/12/latest/amd64": "ami-04681a1dbd79675a5",
     "/aws/service/debian/release/12/latest/arm64": "ami-0e9271c829888680e",
 }
+
+
+# Not AWS: the tests' way to play Debian publishing a new image. A POST of
+# {"name": <one of DEBIAN_AMI_PARAMETERS>, "value": <AMI id>} gives the
+# parameter a new version, in every account and region.
+PUBLISH_DEBIAN_AMI = "/webstack-emulator/publish-debian-ami"
+
+
+def publish_debian_ami(name: str, value: str) -> None:
+    """Give a Debian AMI parameter a new version holding ``value`` (as Debian does when it publishes an image)."""
+    from collections import defaultdict
+
+    from moto.core.utils import utcnow
+    from moto.ssm.models import Parameter, ssm_backends
+
+    if name not in DEBIAN_AMI_PARAMETERS:
+        raise KeyError(name)
+    DEBIAN_AMI_PARAMETERS[name] = value
+    for account_id, regions in list(ssm_backends.items()):
+        for backend in list(regions.values()):
+            parameters = backend._parameters
+            if not getattr(parameters, "debian_amis_loaded", False):
+                continue  # seeded with the new value when first asked for
+            versions = defaultdict.__getitem__(parameters, name)
+            versions.append(
+                Parameter(
+                    account_id=account_id,
+                    name=name,
+                    value=value,
+                    parameter_type="String",
+                    description=None,
+                    allowed_pattern=None,
+                    keyid=None,
+                    last_modified_date=utcnow(),
+                    version=len(versions) + 1,
+                    data_type="aws:ec2:image",
+                )
+            )
 
 
 def seed_debian_ami_parameters() -> None:

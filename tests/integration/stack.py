@@ -11,6 +11,8 @@ in its own emulator and moves through ``STEPS`` in order, once:
                       prod's edge alone with Cognito switched on and no identity outputs (refused)
     refused           prod's teardown without confirmation; staging's teardown asking for the edge
     instance-type     staging's frontend instance type changed, provisioned with the compute layer alone, twice
+    new-image         Debian publishes a new image: staging's compute layer alone, then with compute_ami_refresh,
+                      then again
     staging-teardown  staging torn down (from the changed inventory), then again
     prod-teardown     prod torn down with confirmation and the shared edge, then again
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +45,17 @@ import yaml
 
 from .conftest import ROOT, Emulator, Run, make_inventory, run_playbook, tags
 
-STEPS = ["deploy", "rerun", "check", "layers-alone", "refused", "instance-type", "staging-teardown", "prod-teardown"]
+STEPS = [
+    "deploy",
+    "rerun",
+    "check",
+    "layers-alone",
+    "refused",
+    "instance-type",
+    "new-image",
+    "staging-teardown",
+    "prod-teardown",
+]
 
 OIDC_SECRET = "oidc-client-secret-7f3a9c"  # noqa: S105 -- a test value, stored in the emulator's Secrets Manager
 SAML_METADATA = """<?xml version="1.0"?>
@@ -362,6 +375,37 @@ def instance_type(stack: Stack) -> None:
     stack.play("instance-type-again", changed, "provision.yml", *compute_only, stock=True)
 
 
+# The Debian parameter staging's launch templates were built from.
+DEBIAN_AMI_PARAMETER = "/aws/service/debian/release/bookworm/latest/amd64"
+# Another of the AMIs moto loads: Debian's "newer image" in the new-image step.
+NEW_IMAGE = "ami-0e9271c829888680e"
+
+
+def new_image(stack: Stack) -> None:
+    """Debian publishes a new image: kept out of a plain run, taken with compute_ami_refresh."""
+    stack.recorded["prod-compute-before-new-image"] = compute_layer(stack, "webstack-prod")
+    published = json.dumps({"name": DEBIAN_AMI_PARAMETER, "value": NEW_IMAGE}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{stack.emulator.port}/webstack-emulator/publish-debian-ami", data=published, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback emulator
+        pass
+    compute_only = ("-e", json.dumps({"provision_layers": ["compute"]}))
+    inventory = stack.inventories["staging"]
+    stack.play("new-image-kept", inventory, "provision.yml", *compute_only, stock=True)
+    ec2 = stack.client("ec2")
+    stack.recorded["images-after-new-image-kept"] = {
+        tier: ec2.describe_launch_template_versions(
+            LaunchTemplateName=f"webstack-staging-{tier}", Versions=["$Latest"]
+        )["LaunchTemplateVersions"][0]["LaunchTemplateData"]["ImageId"]
+        for tier in ("frontend", "backend")
+    }
+    stack.play(
+        "new-image-refresh", inventory, "provision.yml", *compute_only, "-e", "compute_ami_refresh=true", stock=True
+    )
+    stack.play("new-image-again", inventory, "provision.yml", *compute_only, stock=True)
+
+
 def staging_teardown(stack: Stack) -> None:
     stack.recorded["staging-compute-before-teardown"] = compute_layer(stack, "webstack-staging")
     stack.recorded["prod-before-staging-teardown"] = {
@@ -393,6 +437,7 @@ STEP_ACTIONS: dict[str, Callable[[Stack], None]] = {
     "layers-alone": layers_alone,
     "refused": refused,
     "instance-type": instance_type,
+    "new-image": new_image,
     "staging-teardown": staging_teardown,
     "prod-teardown": prod_teardown,
 }

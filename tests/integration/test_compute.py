@@ -20,7 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from .conftest import Emulator, actions, changed_tasks, inventory_vars, make_inventory, mutating, run_playbook, tags
-from .stack import Stack, compute_layer
+from .stack import NEW_IMAGE, Stack, compute_layer
 
 pytestmark = pytest.mark.integration
 
@@ -559,3 +559,38 @@ def test_the_emulator_deletes_launch_template_versions_but_not_the_default(empty
         ]
         == []
     )
+
+
+# --------------------------------------------------------------------------- #
+# Debian publishes a new image
+# --------------------------------------------------------------------------- #
+@pytest.mark.stack("new-image")
+def test_a_new_debian_image_rolls_nothing_until_asked_for(stack: Stack) -> None:
+    kept = stack.runs["new-image-kept"]
+
+    assert kept.returncode == 0, kept.output
+    assert kept.changed == 0, kept.output
+    assert mutating(kept.requests) == []
+    assert NEW_IMAGE not in stack.recorded["images-after-new-image-kept"].values()
+
+
+@pytest.mark.stack("new-image")
+def test_compute_ami_refresh_makes_one_version_and_one_refresh_per_group(stack: Stack) -> None:
+    run = stack.runs["new-image-refresh"]
+
+    assert run.returncode == 0, run.output
+    sent = actions(run.requests)
+    assert sent.count("CreateLaunchTemplateVersion") == 2
+    assert sent.count("StartInstanceRefresh") == 2
+    for tier in ("frontend", "backend"):
+        latest = template_version(stack, f"webstack-staging-{tier}", "$Latest")
+        assert latest["LaunchTemplateData"]["ImageId"] == NEW_IMAGE
+        assert group(stack, f"webstack-staging-{tier}")["LaunchTemplate"]["Version"] == str(latest["VersionNumber"])
+    published = stack.client("ssm").get_parameter(Name="/webstack-staging/compute/ami-id")["Parameter"]["Value"]
+    assert published == NEW_IMAGE
+    assert compute_layer(stack, "webstack-prod") == stack.recorded["prod-compute-before-new-image"]
+
+    again = stack.runs["new-image-again"]
+    assert again.returncode == 0, again.output
+    assert again.changed == 0, again.output
+    assert mutating(again.requests) == []
