@@ -60,21 +60,26 @@ def exit_with_result(module: Any, changed: bool, before: Any, after: Any, **resu
     module.exit_json(changed=changed, **result)
 
 
+_UNREAD = object()
+
+
 def wait_until(
     read: Callable[[], Any],
     done: Callable[[Any], bool],
     timeout: float,
     delay: float = 2,
     max_delay: float = 30,
+    current: Any = _UNREAD,
 ) -> tuple[bool, Any]:
     """Poll ``read()`` until ``done`` holds for what it returns or ``timeout`` seconds pass.
 
-    The first read happens at once; between reads the delay doubles up to ``max_delay``.
-    Returns whether ``done`` held and the last value read. ``read`` should call a client
-    from ``aws_client`` with ``aws_retry=True``, so that throttling does not end the wait.
+    ``current`` is the value already read, if any (else the first read happens at once);
+    between reads the delay doubles up to ``max_delay``. Returns whether ``done`` held and
+    the last value read. ``read`` should call a client from ``aws_client`` with
+    ``aws_retry=True``, so that throttling does not end the wait.
     """
     deadline = time.monotonic() + timeout
-    value = read()
+    value = read() if current is _UNREAD else current
     while not done(value):
         remaining = deadline - time.monotonic()
         if remaining <= 0:

@@ -27,7 +27,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
 )
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
-from ansible_collections.webstack.aws.plugins.module_utils.core import AWS_ERRORS, call, exit_with_result
+from ansible_collections.webstack.aws.plugins.module_utils.core import AWS_ERRORS, aws_client, call, exit_with_result
 from ansible_collections.webstack.aws.plugins.module_utils.tags import (
     apply_resource_tags,
     resource_tags,
@@ -385,7 +385,7 @@ class ParameterGroup:
 
 def run(module: Any, kind: Kind, apply_methods: Callable, extra_result: Callable) -> None:
     """The module's main flow once AnsibleAWSModule has checked the parameters."""
-    client = module.client(kind.service, retry_decorator=AWSRetry.jittered_backoff())
+    client = aws_client(module, kind.service)
     group_manager = ParameterGroup(module, client, kind)
     group = group_manager.describe()
     if module.params["state"] == "absent":

@@ -273,7 +273,7 @@ from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.webstack.aws.plugins.module_utils.core import aws_client
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -351,7 +351,7 @@ class Reader:
 
     def client(self, service: str) -> Any:
         if service not in self.clients:
-            self.clients[service] = self.module.client(service, retry_decorator=AWSRetry.jittered_backoff())
+            self.clients[service] = aws_client(self.module, service)
         return self.clients[service]
 
     def call(self, service: str, operation: str, what: str, missing: str | None = None, **request: Any) -> Any:
