@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # PYTEST_ARGS="-n 0" runs in one process.
 PYTEST_XDIST ?= -n auto --dist loadgroup
 
-.PHONY: help bootstrap demo teardown test lint policies unit integration sanity bench emulator-start emulator-stop emulator-status
+.PHONY: help bootstrap demo teardown test lint policies unit integration sanity module-tests bench emulator-start emulator-stop emulator-status
 
 help:
 	@echo "make demo       deploy prod and staging to the local AWS emulator (started if needed)"
@@ -22,6 +22,8 @@ help:
 	@echo "make test       ansible-lint, ruff, security policies, unit and integration tests, then the time of each"
 	@echo "make bench      time first, no-op (stock and mitogen strategies) and teardown runs, count AWS requests"
 	@echo "make sanity     ansible-test sanity and units on the collection webstack.aws (scripts/ansible_test.sh)"
+	@echo "make module-tests  the modules' ansible-test integration targets on an emulator of their own"
+	@echo "                MODULE_TESTS_ON=aws: on the account of tests/integration/cloud-config-aws.ini (costs money)"
 	@echo "make emulator-start | emulator-stop | emulator-status"
 
 bootstrap:
@@ -77,6 +79,14 @@ integration: bootstrap
 # Python found) and units, timed (scripts/ansible_test.sh).
 sanity: bootstrap
 	VENV=$(VENV) scripts/ansible_test.sh
+
+# The modules' ansible-test integration targets (tests/integration/targets/), each
+# check mode, create, rerun, one change, delete: against a fresh emulator, or with
+# MODULE_TESTS_ON=aws against a real account (docs/COLLECTION.md says what it costs).
+# MODULE_TESTS="acm_certificate_request ..." runs only those targets.
+MODULE_TESTS ?=
+module-tests: bootstrap
+	VENV=$(VENV) scripts/ansible_test.sh integration $(MODULE_TESTS)
 
 # BENCH_ARGS="--rounds 3" repeats each no-op rerun and keeps the median (a busy machine).
 BENCH_ARGS ?=

@@ -19,6 +19,12 @@ description:
     certificate with the same names and no C(Name) tag is adopted (and tagged).
   - The request carries the tags and an idempotency token derived from O(name) and the names, so a
     run interrupted after the request does not request a second certificate.
+  - Before requesting, a certificate not listed by C(ListCertificates) yet is also looked for by its
+    C(Name) tag (C(tag:GetResources); without that permission the module warns and goes on). After the
+    request, AWS needs several seconds before it can describe the new certificate; C(DescribeCertificate)
+    is retried with backoff (about a minute) before the module ever requests again. It requests again,
+    under another token, only when the certificate the token names stays unknown (one deleted within the
+    hour ACM keeps a token).
   - O(state=absent) deletes every certificate with the same names and a C(Name) tag equal to O(name). It
     fails, naming the resources, while one is in use (for example by a load balancer listener).
     The validation records stay in the zone; ACM gives the same record to every certificate of a name.

@@ -13,11 +13,16 @@ module: elasticache_cache_parameter_group
 short_description: Manage an ElastiCache cache parameter group of any engine family
 description:
   - Create, update and delete an Amazon ElastiCache cache parameter group and its parameter values.
-  - Unlike C(community.aws.elasticache_parameter_group), which stops at the redis6.x families, any
-    family AWS accepts works, for example V(redis7) or V(valkey8).
-  - The module reads every parameter of the group (or, for a new group, the family's defaults),
-    checks that each given parameter exists and is modifiable, and sends only the values that differ,
-    at most 20 per C(ModifyCacheParameterGroup) call as AWS requires.
+  - Why this module and not C(community.aws.elasticache_parameter_group) - the collection module accepts
+    only the families up to V(redis6.x) (the data role uses V(redis7)), reports C(changed=false) in check
+    mode for a group it would create, and has no diff mode. Neither module can be tried on the moto
+    emulator, which has no ElastiCache parameter-group API; this one is tested with botocore's Stubber
+    and by its integration target on AWS (docs/COLLECTION.md).
+  - The module reads every parameter of the group (or, for a new group, the family's defaults) and, before
+    changing anything, checks that each given parameter exists, is modifiable and has a value within its
+    C(AllowedValues); it sends only the values that differ, at most 20 per C(ModifyCacheParameterGroup)
+    call as AWS requires, then reads them back and fails if AWS does not report them.
+  - Shares its code with M(webstack.aws.rds_db_parameter_group) (module_utils/parameter_group.py).
 author:
   - webstack maintainers (!UNKNOWN)
 options:

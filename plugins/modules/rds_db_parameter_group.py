@@ -20,8 +20,14 @@ description:
   - Only the values that differ are sent, at most 20 per C(ModifyDBParameterGroup) call as AWS requires,
     each with the apply method its C(ApplyType) calls for. The parameters are then read back, and the module
     fails if AWS does not report the values it was given.
-  - Unlike C(amazon.aws.rds_instance_param_group), an unknown, unmodifiable or out-of-range parameter fails the
-    module instead of being reported in a list, and a group cannot silently keep another family.
+  - Why this module and not C(amazon.aws.rds_instance_param_group) (measured with amazon.aws 10.1.2 on the
+    moto emulator, see docs/COLLECTION.md) - the collection module fails there on every create, rerun,
+    modify and delete (C(list index out of range) on DescribeDBParameterGroups, C(DBParameterGroupNotFound)
+    when deleting an absent group), has no diff mode, and reports an unknown, unmodifiable or out-of-range
+    parameter in a list instead of failing. This module is idempotent there (a rerun sends 3 read calls
+    and no write), supports check and diff mode, fails on a bad value before any change and verifies the
+    values AWS reports after one.
+  - Shares its code with M(webstack.aws.elasticache_cache_parameter_group) (module_utils/parameter_group.py).
 author:
   - webstack maintainers (!UNKNOWN)
 options:
