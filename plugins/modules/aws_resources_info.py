@@ -312,7 +312,7 @@ def argument_spec() -> dict[str, Any]:
         elasticache_replication_groups=names,
         elasticache_subnet_groups=names,
         elasticache_parameter_groups=names,
-        secrets=names,
+        secrets=dict(names, no_log=False),  # secret *names*, not secret values
         include_secrets_pending_deletion=dict(type="bool", default=False),
         cognito_user_pools=names,
         route53_records=dict(
