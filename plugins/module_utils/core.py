@@ -21,7 +21,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
+    is_boto3_error_code,
+    paginated_query_with_retries,
+)
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 try:
@@ -37,11 +40,17 @@ def aws_client(module: Any, service: str, retry_codes: list[str] | None = None) 
     return module.client(service, retry_decorator=AWSRetry.jittered_backoff(catch_extra_error_codes=retry_codes))
 
 
-def call(module: Any, method: Callable[..., Any], msg: str, **kwargs: Any) -> Any:
-    """Call one API method of a client from ``aws_client`` with retries; an AWS error fails the module with ``msg``."""
+def call(module: Any, method: Callable[..., Any], msg: str, missing: list[str] | None = None, **kwargs: Any) -> Any:
+    """Call one API method of a client from ``aws_client`` with retries.
+
+    None when AWS answers with one of the error codes in ``missing`` (the resource does not exist);
+    any other AWS error fails the module with ``msg``.
+    """
     try:
         return method(aws_retry=True, **kwargs)
-    except AWS_ERRORS as e:
+    except is_boto3_error_code(missing or ["__none__"]):
+        return None
+    except AWS_ERRORS as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg=msg)
 
 
