@@ -14,17 +14,20 @@ PYTEST_ARGS ?=
 # PYTEST_ARGS="-n 0" runs in one process.
 PYTEST_XDIST ?= -n auto --dist loadgroup
 
-.PHONY: help bootstrap demo teardown test lint policies unit integration app-test app-wheel app-bench sanity bench emulator-start emulator-stop emulator-status
+.PHONY: help bootstrap demo teardown test lint policies unit integration app-test app-wheel app-bench sanity sanity-modules module-tests bench emulator-start emulator-stop emulator-status
 
 help:
 	@echo "make demo       deploy prod and staging to the local AWS emulator (started if needed)"
 	@echo "make teardown   remove staging, prod and the shared edge from the emulator"
-	@echo "make test       ansible-lint, ruff, security policies, unit and integration tests, then the time of each"
+	@echo "make test       ansible-lint, ruff, security policies, unit, integration and module tests, then the time of each"
 	@echo "make bench      time first, no-op (stock and mitogen strategies) and teardown runs, count AWS requests"
 	@echo "make app-test   the application's tests against real Redis, MariaDB and nginx (tests/app)"
 	@echo "make app-wheel  the backend's wheel and the wheels of its pinned dependencies in app/dist/"
 	@echo "make app-bench  requests per second and latency: cache hits, misses, nginx static ceiling"
 	@echo "make sanity     ansible-test sanity and units on the collection webstack.aws (scripts/ansible_test.sh)"
+	@echo "make sanity-modules  ansible-test sanity on plugins/ only (a step of make test)"
+	@echo "make module-tests  the modules' ansible-test integration targets on an emulator of their own"
+	@echo "                MODULE_TESTS_ON=aws: on the account of tests/integration/cloud-config-aws.ini (costs money)"
 	@echo "make emulator-start | emulator-stop | emulator-status"
 
 bootstrap:
@@ -41,7 +44,12 @@ teardown: bootstrap emulator-start
 	    -e confirm_teardown=webstack-prod -e teardown_edge=true
 
 # The steps of `make test`, in order; each is also a target of its own.
-TEST_STEPS := lint policies unit app-test integration
+# module-tests: the modules' ansible-test integration targets (~4.5 min);
+# sanity-modules: ansible-test sanity on plugins/ (the modules, module_utils and
+# filters) for every Python found, 3.3 min cold / 1.3 min warm; the whole
+# content's sanity (make sanity, 7.5 min cold) adds only roles and playbooks,
+# which ansible-lint already checks in lint. docs/COLLECTION.md has the numbers.
+TEST_STEPS ?= lint policies unit app-test integration module-tests sanity-modules
 
 # Runs the steps one by one and, at the end, even when one failed, prints how
 # long each took. It stops at the first failing step (the rest show "not run")
@@ -105,6 +113,18 @@ app-bench: bootstrap
 # Python found) and units, timed (scripts/ansible_test.sh).
 sanity: bootstrap
 	VENV=$(VENV) scripts/ansible_test.sh
+
+# The step of make test: ansible-test sanity on the collection's Python content.
+sanity-modules: bootstrap
+	VENV=$(VENV) SANITY_TARGETS="plugins/" scripts/ansible_test.sh sanity
+
+# The modules' ansible-test integration targets (tests/integration/targets/), each
+# check mode, create, rerun, one change, delete: against a fresh emulator, or with
+# MODULE_TESTS_ON=aws against a real account (docs/COLLECTION.md says what it costs).
+# MODULE_TESTS="acm_certificate_request ..." runs only those targets.
+MODULE_TESTS ?=
+module-tests: bootstrap
+	VENV=$(VENV) scripts/ansible_test.sh integration $(MODULE_TESTS)
 
 # BENCH_ARGS="--rounds 3" repeats each no-op rerun and keeps the median (a busy machine).
 BENCH_ARGS ?=

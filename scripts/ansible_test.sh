@@ -3,6 +3,11 @@
 #   scripts/ansible_test.sh                  sanity, then units
 #   scripts/ansible_test.sh sanity [ARGS]    sanity only; ARGS go to ansible-test (--test pylint, ...)
 #   scripts/ansible_test.sh units [ARGS]     units only
+#   scripts/ansible_test.sh integration [TARGET...] [ARGS]
+#                                            the modules' integration targets (tests/integration/targets/),
+#                                            against a fresh emulator of its own (stopped at the end), or,
+#                                            with MODULE_TESTS_ON=aws, against the AWS account that
+#                                            tests/integration/cloud-config-aws.ini names
 #   SANITY_TARGETS="plugins/modules/elb_listener_rule.py" scripts/ansible_test.sh sanity
 #
 # Sanity checks the collection's content (what galaxy.yml ships: plugins/,
@@ -45,11 +50,11 @@ what="${1:-all}"
 [[ $# -gt 0 ]] && shift
 case "$what" in
   all) [[ $# -eq 0 ]] || what=usage ;;
-  sanity | units) ;;
+  sanity | units | integration) ;;
   *) what=usage ;;
 esac
 if [[ "$what" == usage ]]; then
-  echo "usage: $0 [sanity [ansible-test args] | units [ansible-test args]]" >&2
+  echo "usage: $0 [sanity [ansible-test args] | units [ansible-test args] | integration [targets] [args]]" >&2
   exit 2
 fi
 
@@ -119,6 +124,48 @@ if [[ "$what" == all || "$what" == sanity ]]; then
 fi
 if [[ "$what" == all || "$what" == units ]]; then
   timed "ansible-test units" "$ANSIBLE_TEST" units --local --color no --python 3.11 "$@"
+fi
+if [[ "$what" == integration ]]; then
+  # ansible-test's aws cloud plugin reads credentials from tests/integration/cloud-config-aws.ini
+  # and hands them to the targets as aws_access_key, aws_secret_key, security_token, aws_region
+  # (and resource_prefix); the targets pass them through module_defaults, as amazon.aws's do.
+  CLOUD_CONFIG="$COLLECTION/tests/integration/cloud-config-aws.ini"
+  if [[ "${MODULE_TESTS_ON:-emulator}" == aws ]]; then
+    # A real account: the file the user wrote from ansible-test's template (git-ignored).
+    if [[ ! -f "$ROOT/tests/integration/cloud-config-aws.ini" ]]; then
+      echo "MODULE_TESTS_ON=aws needs tests/integration/cloud-config-aws.ini (docs/COLLECTION.md says how)" >&2
+      exit 2
+    fi
+    cp "$ROOT/tests/integration/cloud-config-aws.ini" "$CLOUD_CONFIG"
+  else
+    # An emulator of its own, on a free port, whose state (and request log) stays in the work folder.
+    export EMULATOR_STATE_DIR="$WORK/emulator" EMULATOR_PORT=0 MOTO_ACM_VALIDATION_WAIT=1
+    "$PYTHON" "$ROOT/scripts/emulator.py" start
+    trap '"$PYTHON" "$ROOT/scripts/emulator.py" stop >/dev/null; rm -rf "$WORK"' EXIT
+    eval "$("$PYTHON" "$ROOT/scripts/emulator.py" env)"
+    cat >"$CLOUD_CONFIG" <<INI
+[default]
+aws_access_key: $AWS_ACCESS_KEY_ID
+aws_secret_key: $AWS_SECRET_ACCESS_KEY
+aws_region: $AWS_DEFAULT_REGION
+aws_endpoint_url: $AWS_ENDPOINT_URL
+on_emulator: true
+INI
+  fi
+  # Targets the emulator cannot run (alias emulator/unsupported, with the reason in the aliases file).
+  skip=()
+  if [[ "${MODULE_TESTS_ON:-emulator}" != aws ]]; then
+    for aliases in "$COLLECTION"/tests/integration/targets/*/aliases; do
+      if grep -qx 'emulator/unsupported' "$aliases"; then
+        skip+=(--exclude "$(basename "$(dirname "$aliases")")")
+      fi
+    done
+  fi
+  # --local: from the project's virtualenv; HOME (above) is ours, so no ~/.aws of the user's is read.
+  timed "ansible-test integration" "$ANSIBLE_TEST" integration --local --color no --python 3.11 "${skip[@]}" "$@"
+  if [[ -n "${EMULATOR_STATE_DIR:-}" && -f "$EMULATOR_STATE_DIR/requests.log" ]]; then
+    echo "emulator requests: $(wc -l <"$EMULATOR_STATE_DIR/requests.log")"
+  fi
 fi
 
 # Keep the results where the repository's .gitignore expects them.

@@ -3,26 +3,20 @@
 
 """Code the project's Cognito modules share.
 
-Finding a user pool or an app client by name, calling the API with one error path,
-tags, building a full update request from what AWS describes (Cognito's update calls
-replace the whole configuration), comparing the option-shaped views the modules
-report in their diff, and turning a described resource into a snake_case result.
+Finding a user pool or an app client by name, building a full update request from
+what AWS describes (Cognito's update calls replace the whole configuration),
+comparing the option-shaped views the modules report in their diff, and turning a
+described resource into a snake_case result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
-
-try:
-    import botocore
-except ImportError:
-    pass  # AnsibleAWSModule reports the missing SDK
+from ansible_collections.webstack.aws.plugins.module_utils.core import AWS_ERRORS, aws_client, paginate
 
 # The page size the Cognito list calls accept at most.
 PAGE_SIZE = 60
@@ -30,28 +24,12 @@ PAGE_SIZE = 60
 
 def cognito_client(module: Any) -> Any:
     """A cognito-idp client whose calls retry throttling when passed ``aws_retry=True``."""
-    return module.client("cognito-idp", retry_decorator=AWSRetry.jittered_backoff())
-
-
-def call(module: Any, method: Callable[..., dict[str, Any]], msg: str, **kwargs: Any) -> dict[str, Any]:
-    """Call one Cognito API method with retries; an AWS error fails the module with ``msg``."""
-    try:
-        return method(aws_retry=True, **kwargs)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=msg)
-
-
-@AWSRetry.jittered_backoff()
-def _paginate(client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
-    return client.get_paginator(operation).paginate(**kwargs).build_full_result()
+    return aws_client(module, "cognito-idp")
 
 
 def list_all(module: Any, client: Any, operation: str, result_key: str, msg: str, **kwargs: Any) -> list[dict]:
     """Every item a paginated Cognito list call returns."""
-    try:
-        return _paginate(client, operation, MaxResults=PAGE_SIZE, **kwargs).get(result_key, [])
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=msg)
+    return paginate(module, client, operation, msg, MaxResults=PAGE_SIZE, **kwargs).get(result_key, [])
 
 
 def _only_match(module: Any, matches: list[dict], what: str, id_key: str) -> dict | None:
@@ -77,7 +55,7 @@ def describe_user_pool(module: Any, client: Any, pool_id: str) -> dict | None:
         return client.describe_user_pool(UserPoolId=pool_id, aws_retry=True)["UserPool"]
     except is_boto3_error_code("ResourceNotFoundException"):
         return None
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+    except AWS_ERRORS as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg=f"Failed to describe user pool {pool_id}")
 
 
@@ -101,16 +79,6 @@ def find_user_pool_client_by_name(module: Any, client: Any, pool_id: str, name: 
     )
     matches = [item for item in clients if item["ClientName"] == name]
     return _only_match(module, matches, f"app client named {name!r} in user pool {pool_id}", "ClientId")
-
-
-def desired_tags(current: dict[str, str], wanted: dict[str, Any] | None, purge: bool) -> dict[str, str]:
-    """The full set of tags a resource should carry; ``current`` when tags are not managed."""
-    if wanted is None:
-        return dict(current)
-    to_set, to_remove = compare_aws_tags(current, wanted, purge_tags=purge)
-    tags = {key: value for key, value in current.items() if key not in to_remove}
-    tags.update({key: str(value) for key, value in to_set.items()})
-    return tags
 
 
 def carried_over(client: Any, operation: str, described: dict[str, Any], drop: Iterable[str] = ()) -> dict[str, Any]:
@@ -152,10 +120,3 @@ def snake_resource(resource: dict[str, Any], keep: Iterable[str] = ()) -> dict[s
     result = camel_dict_to_snake_dict(resource, ignore_list=list(keep))
     # camel_dict_to_snake_dict reads "OAuth" as two words.
     return {key.replace("o_auth", "oauth"): value for key, value in result.items()}
-
-
-def exit_with_result(module: Any, changed: bool, before: dict[str, Any], after: dict[str, Any], **result: Any) -> None:
-    """Exit with ``changed``, the resource and, under --diff, the before/after views."""
-    if module._diff:
-        result["diff"] = {"before": before, "after": after}
-    module.exit_json(changed=changed, **result)

@@ -19,6 +19,12 @@ description:
     certificate with the same names and no C(Name) tag is adopted (and tagged).
   - The request carries the tags and an idempotency token derived from O(name) and the names, so a
     run interrupted after the request does not request a second certificate.
+  - Before requesting, a certificate not listed by C(ListCertificates) yet is also looked for by its
+    C(Name) tag (C(tag:GetResources); without that permission the module warns and goes on). After the
+    request, AWS needs several seconds before it can describe the new certificate; C(DescribeCertificate)
+    is retried with backoff (about a minute) before the module ever requests again. It requests again,
+    under another token, only when the certificate the token names stays unknown (one deleted within the
+    hour ACM keeps a token).
   - O(state=absent) deletes every certificate with the same names and a C(Name) tag equal to O(name). It
     fails, naming the resources, while one is in use (for example by a load balancer listener).
     The validation records stay in the zone; ACM gives the same record to every certificate of a name.
@@ -164,22 +170,33 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
 )
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
-    ansible_dict_to_boto3_tag_list,
-    boto3_tag_list_to_ansible_dict,
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+from ansible_collections.webstack.aws.plugins.module_utils.core import (
+    AWS_ERRORS,
+    aws_client,
+    call,
+    exit_with_result,
+    paginate,
+    wait_until,
 )
-from ansible_collections.webstack.aws.plugins.module_utils.arn_tags import exit_with_result, tag_changes, tags_after
+from ansible_collections.webstack.aws.plugins.module_utils.tags import tag_changes, tag_list, tags_after
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
-
-    AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing SDK
+    pass  # AnsibleAWSModule reports the missing SDK
 
 USABLE = ["ISSUED", "PENDING_VALIDATION"]  # preferred first
 RECORD_WAIT_SECONDS = 60  # ACM adds the validation records to a new certificate within seconds
 RECORD_TTL = 300
+# AWS documents a delay of several seconds before a certificate just requested can be described:
+# DescribeCertificate answers ResourceNotFoundException meanwhile. The describe of a new certificate
+# is retried with backoff (about a minute at most), as amazon.aws's ACMServiceManager does, before
+# the module concludes that the token named a deleted certificate and requests again.
+DESCRIBE_NEW_ATTEMPTS = 8
+NEW_CERTIFICATE_RETRY = AWSRetry.jittered_backoff(
+    retries=DESCRIBE_NEW_ATTEMPTS, delay=2, max_delay=20, catch_extra_error_codes=["ResourceNotFoundException"]
+)
 
 
 def argument_spec() -> dict[str, Any]:
@@ -194,17 +211,6 @@ def argument_spec() -> dict[str, Any]:
         purge_tags=dict(type="bool", default=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-
-
-def call(module: AnsibleAWSModule, method: Any, msg: str, **kwargs: Any) -> dict[str, Any]:
-    try:
-        return method(aws_retry=True, **kwargs)
-    except AWS_ERRORS as e:
-        module.fail_json_aws(e, msg=msg)
-
-
-def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
-    return ansible_dict_to_boto3_tag_list(dict(sorted(tags.items())))
 
 
 def wanted_names(params: dict[str, Any]) -> list[str]:
@@ -228,6 +234,16 @@ def describe(module: AnsibleAWSModule, client: Any, arn: str) -> dict[str, Any] 
         module.fail_json_aws(e, msg=f"Failed to describe certificate {arn}")
 
 
+def describe_new(module: AnsibleAWSModule, client: Any, arn: str) -> dict[str, Any] | None:
+    """A certificate just requested, described once AWS finds it; None if it never does (a deleted one)."""
+    try:
+        return NEW_CERTIFICATE_RETRY(client.describe_certificate)(CertificateArn=arn)["Certificate"]
+    except is_boto3_error_code("ResourceNotFoundException"):
+        return None
+    except AWS_ERRORS as e:  # pylint: disable=duplicate-except
+        module.fail_json_aws(e, msg=f"Failed to describe certificate {arn}")
+
+
 def certificate_tags(module: AnsibleAWSModule, client: Any, arn: str) -> dict[str, str]:
     response = call(module, client.list_tags_for_certificate, f"Failed to list the tags of {arn}", CertificateArn=arn)
     return boto3_tag_list_to_ansible_dict(response.get("Tags", []))
@@ -243,20 +259,44 @@ def find_certificates(
     """Every certificate (with its tags) covering exactly ``names``, in one of ``statuses`` (all when None)."""
     domain = module.params["domain_name"].lower()
     query = {"CertificateStatuses": statuses} if statuses else {}
-    try:
-        summaries = paginated_query_with_retries(client, "list_certificates", AWSRetry.jittered_backoff(), **query).get(
-            "CertificateSummaryList", []
-        )
-    except AWS_ERRORS as e:
-        module.fail_json_aws(e, msg=f"Failed to list the certificates of {domain}")
+    msg = f"Failed to list the certificates of {domain}"
+    summaries = paginate(module, client, "list_certificates", msg, **query).get("CertificateSummaryList", [])
+    arns = [s["CertificateArn"] for s in summaries if s.get("DomainName", "").lower() == domain]
+    return described_matches(module, client, arns, names, statuses)
+
+
+def described_matches(
+    module: AnsibleAWSModule, client: Any, arns: list[str], names: list[str], statuses: list[str] | None
+) -> list[tuple[dict[str, Any], dict[str, str]]]:
+    """The certificates of ``arns`` that cover exactly ``names`` (in ``statuses``), with their tags."""
     found = []
-    for summary in summaries:
-        if summary.get("DomainName", "").lower() != domain:
-            continue
-        cert = describe(module, client, summary["CertificateArn"])
-        if cert is not None and covered_names(cert) == names:
-            found.append((cert, certificate_tags(module, client, cert["CertificateArn"])))
+    for arn in dict.fromkeys(arns):
+        cert = describe(module, client, arn)
+        if cert is not None and covered_names(cert) == names and (not statuses or cert["Status"] in statuses):
+            found.append((cert, certificate_tags(module, client, arn)))
     return found
+
+
+def find_by_name_tag(
+    module: AnsibleAWSModule, tagging: Any, client: Any, names: list[str]
+) -> list[tuple[dict[str, Any], dict[str, str]]]:
+    """Certificates tagged Name=name, through the Resource Groups Tagging API.
+
+    ListCertificates may not list a certificate requested seconds ago; before requesting, the
+    module also looks for one by its Name tag. Without the permission tag:GetResources it says so
+    and goes on with what ListCertificates found.
+    """
+    name = module.params["name"]
+    query = {"TagFilters": [{"Key": "Name", "Values": [name]}], "ResourceTypeFilters": ["acm:certificate"]}
+    try:
+        pages = paginated_query_with_retries(tagging, "get_resources", AWSRetry.jittered_backoff(), **query)
+    except is_boto3_error_code("AccessDeniedException") as e:
+        module.warn(f"Could not look for certificates by their Name tag (tag:GetResources denied): {e}")
+        return []
+    except AWS_ERRORS as e:  # pylint: disable=duplicate-except
+        module.fail_json_aws(e, msg=f"Failed to look for certificates tagged Name={name}")
+    arns = [item["ResourceARN"] for item in pages.get("ResourceTagMappingList", [])]
+    return described_matches(module, client, arns, names, USABLE)
 
 
 def choose(name: str, found: list[tuple[dict[str, Any], dict[str, str]]]) -> tuple[dict[str, Any] | None, dict]:
@@ -280,16 +320,22 @@ def validation_records(cert: dict[str, Any]) -> list[dict[str, str]] | None:
 
 def wait_for_records(module: AnsibleAWSModule, client: Any, cert: dict[str, Any]) -> tuple[dict, list[dict]]:
     """The certificate once DescribeCertificate shows its validation records (a new one lacks them for seconds)."""
-    deadline = time.monotonic() + RECORD_WAIT_SECONDS
-    while (records := validation_records(cert)) is None:
-        if time.monotonic() > deadline:
+    arn = cert["CertificateArn"]
+    if validation_records(cert) is None:
+        ready, cert = wait_until(
+            lambda: describe(module, client, arn) or cert,
+            lambda c: validation_records(c) is not None,
+            RECORD_WAIT_SECONDS,
+            delay=2,
+            max_delay=2,
+            current=cert,
+        )
+        if not ready:
             module.fail_json(
-                msg=f"ACM gave no DNS validation record for every name of {cert['CertificateArn']} within "
+                msg=f"ACM gave no DNS validation record for every name of {arn} within "
                 f"{RECORD_WAIT_SECONDS} s; found: {cert.get('DomainValidationOptions', [])}"
             )
-        time.sleep(2)
-        cert = describe(module, client, cert["CertificateArn"]) or cert
-    return cert, records
+    return cert, validation_records(cert)
 
 
 def zone_records(module: AnsibleAWSModule, route53: Any, records: list[dict[str, str]]) -> dict[str, dict]:
@@ -337,7 +383,12 @@ def write_records(module: AnsibleAWSModule, route53: Any, rrsets: list[dict[str,
 
 
 def request_certificate(module: AnsibleAWSModule, client: Any, names: list[str], tags: dict[str, str]) -> dict:
-    """Request the certificate (DNS validation, with its tags) and return its description."""
+    """Request the certificate (DNS validation, with its tags) and return its description.
+
+    The token follows the name and names, so a request repeated within the hour ACM keeps a token
+    answers with the same certificate. A certificate just requested is described with backoff
+    (``describe_new``) before the module ever requests again.
+    """
     params = module.params
     domain = params["domain_name"]
     request = {"DomainName": domain, "ValidationMethod": "DNS", "Tags": tag_list(tags)}
@@ -348,19 +399,20 @@ def request_certificate(module: AnsibleAWSModule, client: Any, names: list[str],
     try:
         token = idempotency_token(params["name"], names)
         arn = client.request_certificate(IdempotencyToken=token, aws_retry=True, **request)["CertificateArn"]
-        cert = describe(module, client, arn)
     except ClientError as e:
         if e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) < 500:
             module.fail_json_aws(e, msg=msg)
-        arn, cert = str(time.time_ns()), None
+        arn, cert = str(time.time_ns()), None  # moto answers HTTP 500 to a token of a deleted certificate
     except BotoCoreError as e:
         module.fail_json_aws(e, msg=msg)
+    else:
+        cert = describe_new(module, client, arn)
     if cert is None:
         # For the hour ACM keeps a token, it answers with the certificate the token named even when that
-        # was deleted since (state=absent, then present); moto answers HTTP 500. Ask under another token.
+        # was deleted since (state=absent, then present). Ask under another token.
         token = idempotency_token(params["name"], names, salt=arn)
         arn = call(module, client.request_certificate, msg, IdempotencyToken=token, **request)["CertificateArn"]
-        cert = describe(module, client, arn)
+        cert = describe_new(module, client, arn)
     if cert is None:
         module.fail_json(msg=f"Certificate {arn} was requested for {names} but DescribeCertificate does not find it")
     return cert
@@ -369,17 +421,19 @@ def request_certificate(module: AnsibleAWSModule, client: Any, names: list[str],
 def wait_until_issued(module: AnsibleAWSModule, client: Any, cert: dict[str, Any]) -> dict[str, Any]:
     """The certificate once ISSUED; fails on a timeout or when validation fails."""
     arn, timeout = cert["CertificateArn"], module.params["wait_timeout"]
-    deadline, delay = time.monotonic() + timeout, 2
-    while cert["Status"] == "PENDING_VALIDATION":
-        if time.monotonic() >= deadline:
+    if cert["Status"] == "PENDING_VALIDATION":
+        ready, cert = wait_until(
+            lambda: describe(module, client, arn) or {"CertificateArn": arn, "Status": "DELETED"},
+            lambda c: c["Status"] != "PENDING_VALIDATION",
+            timeout,
+            current=cert,
+        )
+        if not ready:
             module.fail_json(
                 msg=f"Certificate {arn} is still PENDING_VALIDATION after {timeout} s; check that the validation "
                 f"records are in hosted zone {module.params['hosted_zone_id']} and that the zone is delegated",
                 certificate=certificate_result(cert, {}),
             )
-        time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
-        delay = min(delay * 2, 30)
-        cert = describe(module, client, arn) or {"CertificateArn": arn, "Status": "DELETED"}
     if cert["Status"] != "ISSUED":
         module.fail_json(
             msg=f"Certificate {arn} was expected to become ISSUED but is {cert['Status']}: "
@@ -422,6 +476,10 @@ def ensure_present(module: AnsibleAWSModule, client: Any, route53: Any) -> None:
     names = wanted_names(params)
     wanted_tags = {**(params["tags"] or {}), "Name": params["name"]}
     cert, live_tags = choose(params["name"], find_certificates(module, client, names, USABLE))
+    if cert is None:
+        # Before requesting: a certificate of ours requested seconds ago may not be listed yet.
+        tagging = aws_client(module, "resourcegroupstaggingapi")
+        cert, live_tags = choose(params["name"], find_by_name_tag(module, tagging, client, names))
     created = cert is None
     if created:
         if module.check_mode:
@@ -481,11 +539,11 @@ def main() -> None:
         required_if=[("state", "present", ["hosted_zone_id"])],
         supports_check_mode=True,
     )
-    client = module.client("acm", retry_decorator=AWSRetry.jittered_backoff())
+    client = aws_client(module, "acm")
     if module.params["state"] == "absent":
         ensure_absent(module, client)
     else:
-        route53 = module.client("route53", retry_decorator=AWSRetry.jittered_backoff())
+        route53 = aws_client(module, "route53")
         ensure_present(module, client, route53)
 
 

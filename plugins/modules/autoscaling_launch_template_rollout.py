@@ -139,12 +139,10 @@ launch_template:
       sample: $Latest
 """
 
-import time
 from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.webstack.aws.plugins.module_utils.arn_tags import exit_with_result
+from ansible_collections.webstack.aws.plugins.module_utils.core import aws_client, exit_with_result, wait_until
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -289,35 +287,37 @@ def refresh_status(module: AnsibleAWSModule, client: Any, name: str, refresh_id:
 
 def wait_for_refresh(module: AnsibleAWSModule, client: Any, name: str, refresh_id: str) -> dict[str, Any]:
     """Poll until the refresh ends; fail unless it ends Successful or the time is up."""
-    deadline = time.monotonic() + module.params["wait_timeout"]
-    while True:
-        refresh = refresh_status(module, client, name, refresh_id)
-        status = refresh.get("Status")
-        if status == "Successful":
-            return refresh
-        if status not in ACTIVE_STATUSES:
-            module.fail_json(
-                msg=f"Instance refresh {refresh_id} of Auto Scaling group {name} ended {status}: "
-                f"{refresh.get('StatusReason', 'no reason given')}",
-                instance_refresh_id=refresh_id,
-                status=status,
-            )
-        if time.monotonic() >= deadline:
-            module.fail_json(
-                msg=f"Instance refresh {refresh_id} of Auto Scaling group {name} is still {status} after "
-                f"{module.params['wait_timeout']} s ({refresh.get('PercentageComplete', 0)}% done)",
-                instance_refresh_id=refresh_id,
-                status=status,
-            )
-        time.sleep(POLL_SECONDS)
+    ended, refresh = wait_until(
+        lambda: refresh_status(module, client, name, refresh_id),
+        lambda refresh: refresh.get("Status") not in ACTIVE_STATUSES,
+        module.params["wait_timeout"],
+        delay=POLL_SECONDS,
+        max_delay=POLL_SECONDS,
+    )
+    status = refresh.get("Status")
+    if not ended:
+        module.fail_json(
+            msg=f"Instance refresh {refresh_id} of Auto Scaling group {name} is still {status} after "
+            f"{module.params['wait_timeout']} s ({refresh.get('PercentageComplete', 0)}% done)",
+            instance_refresh_id=refresh_id,
+            status=status,
+        )
+    if status != "Successful":
+        module.fail_json(
+            msg=f"Instance refresh {refresh_id} of Auto Scaling group {name} ended {status}: "
+            f"{refresh.get('StatusReason', 'no reason given')}",
+            instance_refresh_id=refresh_id,
+            status=status,
+        )
+    return refresh
 
 
 def main() -> None:
     module = AnsibleAWSModule(argument_spec=argument_spec(), supports_check_mode=True)
     check_params(module)
     name = module.params["name"]
-    autoscaling = module.client("autoscaling", retry_decorator=AWSRetry.jittered_backoff())
-    ec2 = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff())
+    autoscaling = aws_client(module, "autoscaling")
+    ec2 = aws_client(module, "ec2")
 
     group = describe_group(module, autoscaling, name)
     template = resolve_version(module, ec2, group_template(module, group))

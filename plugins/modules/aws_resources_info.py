@@ -271,16 +271,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-
-try:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
-except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing SDK
+from ansible_collections.webstack.aws.plugins.module_utils.core import aws_client, call
 
 LIVE_NAT_STATES = ["pending", "available"]
 
@@ -312,7 +304,7 @@ def argument_spec() -> dict[str, Any]:
         elasticache_replication_groups=names,
         elasticache_subnet_groups=names,
         elasticache_parameter_groups=names,
-        secrets=names,
+        secrets=dict(names, no_log=False),  # secret *names*, not secret values
         include_secrets_pending_deletion=dict(type="bool", default=False),
         cognito_user_pools=names,
         route53_records=dict(
@@ -351,17 +343,13 @@ class Reader:
 
     def client(self, service: str) -> Any:
         if service not in self.clients:
-            self.clients[service] = self.module.client(service, retry_decorator=AWSRetry.jittered_backoff())
+            self.clients[service] = aws_client(self.module, service)
         return self.clients[service]
 
     def call(self, service: str, operation: str, what: str, missing: str | None = None, **request: Any) -> Any:
         """One call; None when AWS answers with the ``missing`` error code; any other error fails the task."""
-        try:
-            return getattr(self.client(service), operation)(aws_retry=True, **request)
-        except is_boto3_error_code(missing or []):
-            return None
-        except AWS_ERRORS as e:  # pylint: disable=duplicate-except
-            self.module.fail_json_aws(e, msg=f"Failed to look for {what}")
+        method = getattr(self.client(service), operation)
+        return call(self.module, method, f"Failed to look for {what}", [missing] if missing else None, **request)
 
     def pages(self, service: str, operation: str, key: str, what: str, marker: str = "NextToken", **request: Any):
         """The items of ``key`` page after page, read only as far as the caller goes.

@@ -213,14 +213,13 @@ from typing import Any
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.webstack.aws.plugins.module_utils.cognito import (
-    call,
     cognito_client,
     describe_user_pool,
     differences,
-    exit_with_result,
     snake_resource,
     sorted_list,
 )
+from ansible_collections.webstack.aws.plugins.module_utils.core import call, exit_with_result
 
 try:
     import botocore

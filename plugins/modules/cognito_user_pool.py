@@ -226,18 +226,17 @@ from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.webstack.aws.plugins.module_utils.cognito import (
-    call,
     carried_over,
     cognito_client,
     describe_user_pool,
-    desired_tags,
     differences,
-    exit_with_result,
     find_user_pool_by_name,
     overlay,
     snake_resource,
     sorted_list,
 )
+from ansible_collections.webstack.aws.plugins.module_utils.core import call, exit_with_result
+from ansible_collections.webstack.aws.plugins.module_utils.tags import desired_tags
 
 # Option name -> PasswordPolicy key.
 PASSWORD_POLICY_KEYS = {

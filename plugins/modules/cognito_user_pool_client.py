@@ -240,17 +240,16 @@ from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.webstack.aws.plugins.module_utils.cognito import (
-    call,
     carried_over,
     cognito_client,
     describe_user_pool,
     differences,
-    exit_with_result,
     find_user_pool_client_by_name,
     overlay,
     snake_resource,
     sorted_list,
 )
+from ansible_collections.webstack.aws.plugins.module_utils.core import call, exit_with_result
 
 # List options whose order does not matter -> the client's key.
 LIST_OPTIONS = {

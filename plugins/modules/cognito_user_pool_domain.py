@@ -115,13 +115,12 @@ from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.webstack.aws.plugins.module_utils.cognito import (
-    call,
     cognito_client,
     differences,
-    exit_with_result,
     require_user_pool,
     snake_resource,
 )
+from ansible_collections.webstack.aws.plugins.module_utils.core import call, exit_with_result
 
 PREFIX_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 

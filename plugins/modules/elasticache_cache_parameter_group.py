@@ -13,11 +13,16 @@ module: elasticache_cache_parameter_group
 short_description: Manage an ElastiCache cache parameter group of any engine family
 description:
   - Create, update and delete an Amazon ElastiCache cache parameter group and its parameter values.
-  - Unlike C(community.aws.elasticache_parameter_group), which stops at the redis6.x families, any
-    family AWS accepts works, for example V(redis7) or V(valkey8).
-  - The module reads every parameter of the group (or, for a new group, the family's defaults),
-    checks that each given parameter exists and is modifiable, and sends only the values that differ,
-    at most 20 per C(ModifyCacheParameterGroup) call as AWS requires.
+  - Why this module and not C(community.aws.elasticache_parameter_group) - the collection module accepts
+    only the families up to V(redis6.x) (the data role uses V(redis7)), reports C(changed=false) in check
+    mode for a group it would create, and has no diff mode. Neither module can be tried on the moto
+    emulator, which has no ElastiCache parameter-group API; this one is tested with botocore's Stubber
+    and by its integration target on AWS (docs/COLLECTION.md).
+  - The module reads every parameter of the group (or, for a new group, the family's defaults) and, before
+    changing anything, checks that each given parameter exists, is modifiable and has a value within its
+    C(AllowedValues); it sends only the values that differ, at most 20 per C(ModifyCacheParameterGroup)
+    call as AWS requires, then reads them back and fails if AWS does not report them.
+  - Shares its code with M(webstack.aws.rds_db_parameter_group) (module_utils/parameter_group.py).
 author:
   - webstack maintainers (!UNKNOWN)
 options:
@@ -151,253 +156,46 @@ parameters_requiring_reboot:
 
 from typing import Any
 
-from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
-    is_boto3_error_code,
-    normalize_boto3_result,
-    paginated_query_with_retries,
-)
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
-from ansible_collections.webstack.aws.plugins.module_utils.arn_tags import (
-    apply_tags,
-    exit_with_result,
-    tag_changes,
-    tags_after,
+from ansible_collections.webstack.aws.plugins.module_utils import parameter_group
+
+KIND = parameter_group.Kind(
+    what="cache parameter group",
+    members="clusters",
+    service="elasticache",
+    name_key="CacheParameterGroupName",
+    family_key="CacheParameterGroupFamily",
+    arn_key="ARN",
+    describe="describe_cache_parameter_groups",
+    groups_key="CacheParameterGroups",
+    not_found="CacheParameterGroupNotFound",
+    parameters="describe_cache_parameters",
+    create="create_cache_parameter_group",
+    created_key="CacheParameterGroup",
+    delete="delete_cache_parameter_group",
+    modify="modify_cache_parameter_group",
+    reset="reset_cache_parameter_group",
+    values_key="ParameterNameValues",
+    result_key="cache_parameter_group",
 )
-from ansible_collections.webstack.aws.plugins.module_utils.elasticache import get_tags
-
-try:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
-except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing SDK
-
-MAX_PARAMETERS_PER_CALL = 20  # ModifyCacheParameterGroup and ResetCacheParameterGroup limit
-BOOLEAN_FORMS = (("yes", "no"), ("true", "false"), ("1", "0"))
 
 
-def argument_spec() -> dict[str, Any]:
-    return dict(
-        name=dict(type="str", required=True),
-        family=dict(type="str"),
-        description=dict(type="str"),
-        parameters=dict(type="dict", default={}),
-        purge_parameters=dict(type="bool", default=False),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
-    )
-
-
-# --- reading ------------------------------------------------------------------------------
-
-
-def describe_group(module: AnsibleAWSModule, client: Any, name: str) -> dict[str, Any] | None:
-    try:
-        response = client.describe_cache_parameter_groups(CacheParameterGroupName=name, aws_retry=True)
-    except is_boto3_error_code("CacheParameterGroupNotFound"):
-        return None
-    except AWS_ERRORS as e:
-        module.fail_json_aws(e, msg=f"Failed to describe cache parameter group {name}")
-    return response["CacheParameterGroups"][0]
-
-
-def group_parameters(module: AnsibleAWSModule, client: Any, name: str) -> dict[str, dict[str, Any]]:
-    """Every parameter of the group by name, all sources, all pages."""
-    try:
-        response = paginated_query_with_retries(
-            client, "describe_cache_parameters", AWSRetry.jittered_backoff(), CacheParameterGroupName=name
-        )
-    except AWS_ERRORS as e:
-        module.fail_json_aws(e, msg=f"Failed to read the parameters of cache parameter group {name}")
-    return {parameter["ParameterName"]: parameter for parameter in response.get("Parameters", [])}
-
-
-def family_defaults(module: AnsibleAWSModule, client: Any, family: str) -> dict[str, dict[str, Any]]:
-    """The parameters a new group of ``family`` starts with."""
-    try:
-        response = paginated_query_with_retries(
-            client, "describe_engine_default_parameters", AWSRetry.jittered_backoff(), CacheParameterGroupFamily=family
-        )
-    except AWS_ERRORS as e:
-        module.fail_json_aws(e, msg=f"Failed to read the default parameters of family {family}")
-    parameters = response.get("EngineDefaults", {}).get("Parameters", [])
-    return {parameter["ParameterName"]: parameter for parameter in parameters}
-
-
-# --- comparing ----------------------------------------------------------------------------
-
-
-def as_aws_value(value: Any, allowed_values: str | None) -> str:
-    """The string AWS stores for ``value``; a boolean takes the form the parameter allows."""
-    if isinstance(value, bool):
-        allowed = {item.strip() for item in (allowed_values or "").split(",")}
-        true_form, false_form = next((pair for pair in BOOLEAN_FORMS if set(pair) <= allowed), BOOLEAN_FORMS[0])
-        return true_form if value else false_form
-    return str(value)
-
-
-def wanted_values(module: AnsibleAWSModule, known: dict[str, dict[str, Any]], family: str) -> dict[str, str]:
-    """The given parameters as AWS strings, after checking each exists and can be modified."""
-    wanted = {}
-    for name, value in module.params["parameters"].items():
-        parameter = known.get(name)
-        if parameter is None:
-            module.fail_json(msg=f"parameters: {name!r} is not a parameter of family {family}")
-        if parameter.get("IsModifiable") is False:
-            module.fail_json(msg=f"parameters: {name!r} cannot be modified (family {family})")
-        wanted[name] = as_aws_value(value, parameter.get("AllowedValues"))
-    return wanted
-
-
-def user_values(known: dict[str, dict[str, Any]]) -> dict[str, str | None]:
-    return {name: p.get("ParameterValue") for name, p in known.items() if p.get("Source") == "user"}
-
-
-def parameter_changes(
-    wanted: dict[str, str], known: dict[str, dict[str, Any]], purge: bool
-) -> tuple[dict[str, str], list[str]]:
-    """Values to set and parameter names to reset to their defaults."""
-    to_set = {name: value for name, value in wanted.items() if known.get(name, {}).get("ParameterValue") != value}
-    to_reset = sorted(name for name in user_values(known) if purge and name not in wanted)
-    return to_set, to_reset
-
-
-def view(group: dict[str, Any], parameters: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
-    return {
-        "family": group.get("CacheParameterGroupFamily"),
-        "description": group.get("Description"),
-        "parameters": parameters,
-        "tags": tags,
-    }
-
-
-# --- acting -------------------------------------------------------------------------------
-
-
-def batches(items: list[Any]) -> list[list[Any]]:
-    return [items[start : start + MAX_PARAMETERS_PER_CALL] for start in range(0, len(items), MAX_PARAMETERS_PER_CALL)]
-
-
-def modify_parameters(module: AnsibleAWSModule, client: Any, name: str, to_set: dict[str, str]) -> None:
-    values = [{"ParameterName": key, "ParameterValue": value} for key, value in sorted(to_set.items())]
-    for batch in batches(values):
-        try:
-            client.modify_cache_parameter_group(CacheParameterGroupName=name, ParameterNameValues=batch, aws_retry=True)
-        except AWS_ERRORS as e:
-            module.fail_json_aws(e, msg=f"Failed to set parameters {[v['ParameterName'] for v in batch]} of {name}")
-
-
-def reset_parameters(module: AnsibleAWSModule, client: Any, name: str, to_reset: list[str]) -> None:
-    for batch in batches([{"ParameterName": key} for key in to_reset]):
-        try:
-            client.reset_cache_parameter_group(
-                CacheParameterGroupName=name, ResetAllParameters=False, ParameterNameValues=batch, aws_retry=True
-            )
-        except AWS_ERRORS as e:
-            module.fail_json_aws(e, msg=f"Failed to reset parameters {[v['ParameterName'] for v in batch]} of {name}")
-
-
-def create_group(module: AnsibleAWSModule, client: Any) -> dict[str, Any]:
-    params = module.params
-    request = {
-        "CacheParameterGroupName": params["name"],
-        "CacheParameterGroupFamily": params["family"],
-        "Description": params["description"],
-    }
-    if params["tags"]:
-        request["Tags"] = ansible_dict_to_boto3_tag_list(params["tags"])
-    if module.check_mode:
-        return request
-    try:
-        return client.create_cache_parameter_group(aws_retry=True, **request)["CacheParameterGroup"]
-    except AWS_ERRORS as e:
-        module.fail_json_aws(e, msg=f"Failed to create cache parameter group {params['name']}")
-
-
-def check_fixed_attributes(module: AnsibleAWSModule, group: dict[str, Any]) -> None:
-    name, family, description = (module.params[key] for key in ("name", "family", "description"))
-    live_family = group["CacheParameterGroupFamily"]
-    if family is not None and family != live_family:
-        module.fail_json(
-            msg=f"Cache parameter group {name} cannot change family in place: family (live: {live_family!r}, "
-            f"wanted: {family!r}). Create a group under another name and move the clusters to it."
-        )
-    if description is not None and description != group.get("Description"):
-        module.warn(f"AWS cannot change the description of cache parameter group {name}; it stays as it is")
-
-
-def ensure_absent(module: AnsibleAWSModule, client: Any, group: dict[str, Any] | None) -> None:
-    if group is None:
-        exit_with_result(module, False, {}, {}, cache_parameter_group={})
-    before = view(group, {}, {})
-    if not module.check_mode:
-        try:
-            client.delete_cache_parameter_group(CacheParameterGroupName=module.params["name"], aws_retry=True)
-        except AWS_ERRORS as e:
-            module.fail_json_aws(e, msg=f"Failed to delete cache parameter group {module.params['name']}")
-    exit_with_result(module, True, before, {}, cache_parameter_group={})
-
-
-def read_or_create(module: AnsibleAWSModule, client: Any, group: dict[str, Any] | None) -> tuple[Any, ...]:
-    """The group (created if missing), its parameters, the wanted values and its tags."""
-    params = module.params
-    if group is not None:
-        check_fixed_attributes(module, group)
-        known = group_parameters(module, client, params["name"])
-        wanted = wanted_values(module, known, group["CacheParameterGroupFamily"])
-        return group, known, wanted, get_tags(module, client, group["ARN"])
-    for option in ("family", "description"):
-        if params[option] is None:
-            module.fail_json(msg=f"{option} is required to create cache parameter group {params['name']}")
-    known = family_defaults(module, client, params["family"])
-    wanted = wanted_values(module, known, params["family"])  # checked before anything is created
-    return create_group(module, client), known, wanted, dict(params["tags"] or {})
-
-
-def ensure_present(module: AnsibleAWSModule, client: Any, group: dict[str, Any] | None) -> None:
-    params = module.params
-    name = params["name"]
-    created = group is None
-    group, known, wanted, live_tags = read_or_create(module, client, group)
-
-    to_set, to_reset = parameter_changes(wanted, known, params["purge_parameters"])
-    tags_to_set, tags_to_remove = tag_changes(live_tags, params["tags"], params["purge_tags"])
-    if not module.check_mode:
-        modify_parameters(module, client, name, to_set)
-        reset_parameters(module, client, name, to_reset)
-        if tags_to_set or tags_to_remove:
-            apply_tags(module, client, group["ARN"], tags_to_set, tags_to_remove)
-
+def extra_result(module: AnsibleAWSModule, known: dict[str, Any], to_set: dict[str, str]) -> dict[str, Any]:
+    """ElastiCache takes no apply method: clusters pick up a requires-reboot parameter at their next reboot."""
     reboot = sorted(key for key in to_set if known[key].get("ChangeType") == "requires-reboot")
     if reboot:
-        module.warn(f"Clusters using {name} apply {', '.join(reboot)} only after a reboot")
-    # The diff shows the parameters set on the group and the given ones; reset ones leave it.
-    before_parameters = {**user_values(known), **{key: known[key].get("ParameterValue") for key in wanted}}
-    after_parameters = {key: value for key, value in before_parameters.items() if key not in to_reset} | to_set
-    final_tags = tags_after(live_tags, tags_to_set, tags_to_remove)
-    exit_with_result(
-        module,
-        created or bool(to_set or to_reset or tags_to_set or tags_to_remove),
-        {} if created else view(group, before_parameters, live_tags),
-        view(group, after_parameters, final_tags),
-        cache_parameter_group={**camel_dict_to_snake_dict(normalize_boto3_result(group)), "tags": final_tags},
-        parameters={key: value for key, value in (user_values(known) | to_set).items() if key not in to_reset},
-        parameters_requiring_reboot=reboot,
-    )
+        module.warn(f"Clusters using {module.params['name']} apply {', '.join(reboot)} only after a reboot")
+    return {"parameters_requiring_reboot": reboot}
 
 
 def main() -> None:
-    module = AnsibleAWSModule(argument_spec=argument_spec(), supports_check_mode=True)
-    client = module.client("elasticache", retry_decorator=AWSRetry.jittered_backoff())
-    group = describe_group(module, client, module.params["name"])
-    if module.params["state"] == "absent":
-        ensure_absent(module, client, group)
-    else:
-        ensure_present(module, client, group)
+    module = AnsibleAWSModule(argument_spec=parameter_group.argument_spec(), supports_check_mode=True)
+    parameter_group.run(
+        module,
+        KIND,
+        lambda known, names: None,
+        lambda known, to_set, methods: extra_result(module, known, to_set),
+    )
 
 
 if __name__ == "__main__":

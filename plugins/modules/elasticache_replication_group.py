@@ -291,26 +291,20 @@ replication_group:
       sample: {"Project": "webstack"}
 """
 
-import math
 from typing import Any
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code, normalize_boto3_result
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
-from ansible_collections.webstack.aws.plugins.module_utils.arn_tags import (
-    apply_tags,
-    exit_with_result,
+from ansible_collections.webstack.aws.plugins.module_utils import core, waiters
+from ansible_collections.webstack.aws.plugins.module_utils.core import AWS_ERRORS, exit_with_result
+from ansible_collections.webstack.aws.plugins.module_utils.tags import (
+    apply_resource_tags,
+    resource_tags,
     tag_changes,
     tags_after,
 )
-from ansible_collections.webstack.aws.plugins.module_utils.elasticache import get_tags
-
-try:
-    import botocore
-except ImportError:
-    pass  # AnsibleAWSModule reports the missing SDK
 
 # Option name -> ModifyReplicationGroup / CreateReplicationGroup field.
 MODIFIABLE = {
@@ -378,7 +372,7 @@ def describe_group(module: AnsibleAWSModule, client: Any, group_id: str) -> dict
         groups = client.describe_replication_groups(ReplicationGroupId=group_id, aws_retry=True)
     except is_boto3_error_code("ReplicationGroupNotFoundFault"):
         return None
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+    except AWS_ERRORS as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg=f"Failed to describe replication group {group_id}")
     return groups["ReplicationGroups"][0]
 
@@ -399,7 +393,7 @@ def describe_primary_cluster(module: AnsibleAWSModule, client: Any, group: dict[
         clusters = client.describe_cache_clusters(CacheClusterId=cluster_id, aws_retry=True)
     except is_boto3_error_code("CacheClusterNotFound"):
         return None
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+    except AWS_ERRORS as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg=f"Failed to describe cache cluster {cluster_id}")
     return clusters["CacheClusters"][0]
 
@@ -523,20 +517,14 @@ def validate(module: AnsibleAWSModule, wanted: dict[str, Any], live: dict[str, A
 
 
 def wait_for(module: AnsibleAWSModule, client: Any, waiter_name: str, group_id: str) -> None:
-    attempts = max(1, math.ceil(module.params["wait_timeout"] / WAIT_DELAY))
-    try:
-        client.get_waiter(waiter_name).wait(
-            ReplicationGroupId=group_id, WaiterConfig={"Delay": WAIT_DELAY, "MaxAttempts": attempts}
-        )
-    except botocore.exceptions.WaiterError as e:
-        module.fail_json_aws(e, msg=f"Replication group {group_id}: {waiter_name} not reached within wait_timeout")
+    msg = f"Replication group {group_id}: {waiter_name} not reached within wait_timeout"
+    timeout = module.params["wait_timeout"]
+    waiters.wait(module, client, waiter_name, timeout, WAIT_DELAY, msg, ReplicationGroupId=group_id)
 
 
 def call(module: AnsibleAWSModule, client: Any, method: str, **request: Any) -> dict[str, Any]:
-    try:
-        return getattr(client, method)(aws_retry=True, **request)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to {method.replace('_', ' ')} {request['ReplicationGroupId']}")
+    msg = f"Failed to {method.replace('_', ' ')} {request['ReplicationGroupId']}"
+    return core.call(module, getattr(client, method), msg, **request)
 
 
 def create_request(params: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
@@ -564,6 +552,11 @@ def auth_token_request(module: AnsibleAWSModule, live: dict[str, Any]) -> dict[s
 
 def format_group(group: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
     return {**camel_dict_to_snake_dict(normalize_boto3_result(group)), "tags": tags}
+
+
+def get_tags(module: AnsibleAWSModule, client: Any, arn: str) -> dict[str, str]:
+    """The group's tags; {} while AWS cannot list them yet (a group being created or deleted)."""
+    return resource_tags(module, client, arn, ["InvalidReplicationGroupState", "ReplicationGroupNotFoundFault"])
 
 
 def group_result(module: AnsibleAWSModule, client: Any, group_id: str) -> dict[str, Any]:
@@ -637,7 +630,7 @@ def update(module: AnsibleAWSModule, client: Any, group: dict[str, Any], live: d
             wait_for(module, client, "replication_group_available", group_id)
         call(module, client, method, **request)
     if to_set or to_remove:
-        apply_tags(module, client, group["ARN"], to_set, to_remove)
+        apply_resource_tags(module, client, group["ARN"], to_set, to_remove)
     if steps and params["wait"]:
         wait_for(module, client, "replication_group_available", group_id)
     exit_with_result(module, True, live, after, replication_group=group_result(module, client, group_id))
@@ -667,7 +660,7 @@ def main() -> None:
         supports_check_mode=True,
         required_by={"auth_token_update_strategy": "auth_token"},
     )
-    client = module.client("elasticache", retry_decorator=AWSRetry.jittered_backoff())
+    client = core.aws_client(module, "elasticache")
     group_id = module.params["replication_group_id"]
 
     group = describe_group(module, client, group_id)

@@ -227,17 +227,14 @@ rule:
 """
 
 import json
-from collections.abc import Callable
 from typing import Any
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
 )
-from ansible_collections.webstack.aws.plugins.module_utils.arn_tags import exit_with_result, tag_changes, tags_after
+from ansible_collections.webstack.aws.plugins.module_utils.core import aws_client, call, exit_with_result, paginate
 from ansible_collections.webstack.aws.plugins.module_utils.elbv2_actions import (
     action_errors,
     action_option_spec,
@@ -246,13 +243,7 @@ from ansible_collections.webstack.aws.plugins.module_utils.elbv2_actions import 
     desired_action_view,
     keep_unset,
 )
-
-try:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
-except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing SDK
+from ansible_collections.webstack.aws.plugins.module_utils.tags import tag_changes, tags_after
 
 MAX_PRIORITY = 50000
 # Option of a condition -> the API's Field and config key.
@@ -356,21 +347,10 @@ def condition_requests(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # --- reading ------------------------------------------------------------------------------
 
 
-def call(module: AnsibleAWSModule, method: Callable[..., Any], msg: str, **kwargs: Any) -> Any:
-    try:
-        return method(aws_retry=True, **kwargs)
-    except AWS_ERRORS as e:
-        module.fail_json_aws(e, msg=msg)
-
-
 def listener_rules(module: AnsibleAWSModule, client: Any, listener_arn: str) -> list[dict[str, Any]]:
     """The listener's rules except its default one."""
-    try:
-        response = paginated_query_with_retries(
-            client, "describe_rules", AWSRetry.jittered_backoff(), ListenerArn=listener_arn
-        )
-    except AWS_ERRORS as e:
-        module.fail_json_aws(e, msg=f"Failed to read the rules of listener {listener_arn}")
+    msg = f"Failed to read the rules of listener {listener_arn}"
+    response = paginate(module, client, "describe_rules", msg, ListenerArn=listener_arn)
     return [rule for rule in response.get("Rules", []) if not rule.get("IsDefault")]
 
 
@@ -510,7 +490,7 @@ def ensure_absent(module: AnsibleAWSModule, client: Any, rules: list[dict[str, A
 def main() -> None:
     module = AnsibleAWSModule(argument_spec=argument_spec(), supports_check_mode=True)
     check_params(module)
-    client = module.client("elbv2", retry_decorator=AWSRetry.jittered_backoff())
+    client = aws_client(module, "elbv2")
     rules = listener_rules(module, client, module.params["listener_arn"])
     if module.params["state"] == "present":
         ensure_present(module, client, rules)

@@ -20,8 +20,14 @@ description:
   - Only the values that differ are sent, at most 20 per C(ModifyDBParameterGroup) call as AWS requires,
     each with the apply method its C(ApplyType) calls for. The parameters are then read back, and the module
     fails if AWS does not report the values it was given.
-  - Unlike C(amazon.aws.rds_instance_param_group), an unknown, unmodifiable or out-of-range parameter fails the
-    module instead of being reported in a list, and a group cannot silently keep another family.
+  - Why this module and not C(amazon.aws.rds_instance_param_group) (measured with amazon.aws 10.1.2 on the
+    moto emulator, see docs/COLLECTION.md) - the collection module fails there on every create, rerun,
+    modify and delete (C(list index out of range) on DescribeDBParameterGroups, C(DBParameterGroupNotFound)
+    when deleting an absent group), has no diff mode, and reports an unknown, unmodifiable or out-of-range
+    parameter in a list instead of failing. This module is idempotent there (a rerun sends 3 read calls
+    and no write), supports check and diff mode, fails on a bad value before any change and verifies the
+    values AWS reports after one.
+  - Shares its code with M(webstack.aws.elasticache_cache_parameter_group) (module_utils/parameter_group.py).
 author:
   - webstack maintainers (!UNKNOWN)
 options:
@@ -176,225 +182,37 @@ parameters_pending_reboot:
   sample: ["performance_schema"]
 """
 
-import re
 from typing import Any
 
-from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
-    is_boto3_error_code,
-    normalize_boto3_result,
-    paginated_query_with_retries,
-)
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
-    ansible_dict_to_boto3_tag_list,
-    boto3_tag_list_to_ansible_dict,
+from ansible_collections.webstack.aws.plugins.module_utils import parameter_group
+
+KIND = parameter_group.Kind(
+    what="DB parameter group",
+    members="instances",
+    service="rds",
+    name_key="DBParameterGroupName",
+    family_key="DBParameterGroupFamily",
+    arn_key="DBParameterGroupArn",
+    describe="describe_db_parameter_groups",
+    groups_key="DBParameterGroups",
+    not_found="DBParameterGroupNotFound",
+    parameters="describe_db_parameters",
+    create="create_db_parameter_group",
+    created_key="DBParameterGroup",
+    delete="delete_db_parameter_group",
+    modify="modify_db_parameter_group",
+    reset="reset_db_parameter_group",
+    values_key="Parameters",
+    result_key="db_parameter_group",
 )
-from ansible_collections.webstack.aws.plugins.module_utils.arn_tags import (
-    apply_tags,
-    exit_with_result,
-    tag_changes,
-    tags_after,
-)
-
-try:
-    from botocore.exceptions import BotoCoreError, ClientError
-    from botocore.parsers import ResponseParserError
-
-    AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
-    # What an endpoint that cannot answer raises: a server error page instead of an AWS response.
-    UNANSWERED: tuple[type[Exception], ...] = (ResponseParserError, NotImplementedError)
-except ImportError:
-    AWS_ERRORS = UNANSWERED = ()  # AnsibleAWSModule reports the missing SDK
-
-MAX_PARAMETERS_PER_CALL = 20  # ModifyDBParameterGroup and ResetDBParameterGroup limit
-# How AWS and users spell true and false; a two-valued parameter lists one of each in AllowedValues.
-# ({**a, **b}: the modules run on Python 3.8, which has no dict union.)
-BOOLEAN_WORDS = {**dict.fromkeys(("1", "on", "true", "yes"), True), **dict.fromkeys(("0", "off", "false", "no"), False)}
-RANGE = re.compile(r"^(-?\d+(?:\.\d+)?)-(-?\d+(?:\.\d+)?)$")
 
 
 def argument_spec() -> dict[str, Any]:
     return dict(
-        name=dict(type="str", required=True),
-        family=dict(type="str"),
-        description=dict(type="str"),
-        parameters=dict(type="dict", default={}),
+        parameter_group.argument_spec(),
         apply_method=dict(type="str", choices=["auto", "immediate", "pending-reboot"], default="auto"),
-        purge_parameters=dict(type="bool", default=False),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
     )
-
-
-# --- reading ------------------------------------------------------------------------------
-
-
-def describe_group(module: AnsibleAWSModule, client: Any, name: str) -> dict[str, Any] | None:
-    try:
-        response = client.describe_db_parameter_groups(DBParameterGroupName=name, aws_retry=True)
-    except is_boto3_error_code("DBParameterGroupNotFound"):
-        return None
-    except AWS_ERRORS as e:
-        module.fail_json_aws(e, msg=f"Failed to describe DB parameter group {name}")
-    groups = response["DBParameterGroups"]  # AWS raises DBParameterGroupNotFound; moto answers an empty list
-    return groups[0] if groups else None
-
-
-def group_parameters(module: AnsibleAWSModule, client: Any, name: str) -> dict[str, dict[str, Any]]:
-    """Every parameter of the group by name, all sources, all pages."""
-    try:
-        response = paginated_query_with_retries(
-            client, "describe_db_parameters", AWSRetry.jittered_backoff(), DBParameterGroupName=name
-        )
-    except AWS_ERRORS as e:
-        module.fail_json_aws(e, msg=f"Failed to read the parameters of DB parameter group {name}")
-    return {parameter["ParameterName"]: parameter for parameter in response.get("Parameters", [])}
-
-
-def unanswered(error: Exception) -> bool:
-    """Whether the endpoint could not answer at all (a server error), as opposed to refusing the request."""
-    if isinstance(error, ClientError):
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return status >= 500 or error.response.get("Error", {}).get("Code") in ("NotImplemented", "InternalFailure")
-    return isinstance(error, UNANSWERED)
-
-
-def family_defaults(module: AnsibleAWSModule, client: Any, family: str) -> dict[str, dict[str, Any]]:
-    """The parameters a new group of ``family`` starts with; empty when the endpoint cannot list them."""
-    try:
-        response = paginated_query_with_retries(
-            client, "describe_engine_default_parameters", AWSRetry.jittered_backoff(), DBParameterGroupFamily=family
-        )
-    except (*AWS_ERRORS, *UNANSWERED) as e:
-        if unanswered(e):
-            return {}
-        module.fail_json_aws(e, msg=f"Failed to read the default parameters of family {family}")
-    parameters = response.get("EngineDefaults", {}).get("Parameters", [])
-    return {parameter["ParameterName"]: parameter for parameter in parameters}
-
-
-def get_tags(module: AnsibleAWSModule, client: Any, arn: str) -> dict[str, str]:
-    try:
-        response = client.list_tags_for_resource(ResourceName=arn, aws_retry=True)
-    except AWS_ERRORS as e:
-        module.fail_json_aws(e, msg=f"Failed to list the tags of {arn}")
-    return boto3_tag_list_to_ansible_dict(response.get("TagList", []))
-
-
-# --- comparing ----------------------------------------------------------------------------
-
-
-def allowed_items(parameter: dict[str, Any]) -> list[str]:
-    return [item.strip() for item in (parameter.get("AllowedValues") or "").split(",") if item.strip()]
-
-
-def boolean_form(parameter: dict[str, Any]) -> tuple[str, str] | None:
-    """The (true, false) spellings of a two-valued parameter, as AWS lists them; None for other parameters."""
-    allowed = allowed_items(parameter)
-    truths = [item for item in allowed if BOOLEAN_WORDS.get(item.lower()) is True]
-    falsehoods = [item for item in allowed if BOOLEAN_WORDS.get(item.lower()) is False]
-    if len(allowed) == 2 and len(truths) == 1 and len(falsehoods) == 1:
-        return truths[0], falsehoods[0]
-    if parameter.get("DataType") == "boolean":
-        return "1", "0"
-    return None
-
-
-def as_aws_value(value: Any, parameter: dict[str, Any]) -> str:
-    """The string AWS reports for ``value``: booleans and listed values in the parameter's own spelling."""
-    truth = value if isinstance(value, bool) else BOOLEAN_WORDS.get(str(value).strip().lower())
-    form = boolean_form(parameter)
-    if form and truth is not None:
-        return form[0] if truth else form[1]
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    spelling = {item.lower(): item for item in allowed_items(parameter) if not RANGE.match(item)}
-    items = str(value).split(",") if parameter.get("DataType") == "list" else [str(value)]
-    return ",".join(spelling.get(item.strip().lower(), item) for item in items)
-
-
-def within(value: str, item: str, data_type: str | None) -> bool:
-    """Whether ``value`` is the allowed value ``item``, or lies in it when ``item`` is a range."""
-    bounds = RANGE.match(item)
-    if not bounds:
-        return value == item
-    try:
-        number = int(value) if data_type == "integer" else float(value)
-    except ValueError:
-        return False
-    return float(bounds.group(1)) <= number <= float(bounds.group(2))
-
-
-def value_problem(name: str, value: str, parameter: dict[str, Any], family: str) -> str | None:
-    """Why AWS would refuse ``value`` for the parameter, or None."""
-    if parameter.get("IsModifiable") is False:
-        return f"{name!r} cannot be modified (family {family})"
-    allowed = allowed_items(parameter)
-    if not allowed or "{" in value:  # formulas such as {DBInstanceClassMemory/12582880} are AWS's to check
-        return None
-    data_type = parameter.get("DataType")
-    items = value.split(",") if data_type == "list" else [value]
-    if all(any(within(item, option, data_type) for option in allowed) for item in items):
-        return None
-    return f"{name!r} is {value!r}, outside its allowed values {parameter['AllowedValues']!r} (family {family})"
-
-
-def catalogue_missing(known: dict[str, dict[str, Any]]) -> bool:
-    """Whether the parameters read carry none of the metadata AWS lists for every parameter of a family."""
-    return not any({"ApplyType", "AllowedValues", "Source"} & parameter.keys() for parameter in known.values())
-
-
-def accept_unchecked(module: AnsibleAWSModule, known: dict[str, dict[str, Any]], family: str) -> None:
-    """Where the endpoint lists no parameter catalogue (AWS always does; an emulator may not), take the given
-    parameters as they are, applied at the next reboot, and say that they were not checked."""
-    given = module.params["parameters"] or {}
-    module.warn(
-        f"parameters: {sorted(given)} are not checked against family {family}: the endpoint lists no parameter "
-        f"catalogue for DB parameter group {module.params['name']}. They are sent as given, applied at the next reboot."
-    )
-    for name in given:
-        known.setdefault(name, {"ParameterName": name})
-
-
-def wanted_values(module: AnsibleAWSModule, known: dict[str, dict[str, Any]], family: str) -> dict[str, str]:
-    """The given parameters as AWS strings, after checking each exists, can be modified and is allowed."""
-    given = module.params["parameters"] or {}
-    if given and catalogue_missing(known):
-        accept_unchecked(module, known, family)
-    wanted, problems = {}, []
-    for name, value in given.items():
-        parameter = known.get(name)
-        if parameter is None:
-            problems.append(f"{name!r} is not a parameter of family {family}")
-            continue
-        wanted[name] = as_aws_value(value, parameter)
-        problem = value_problem(name, wanted[name], parameter, family)
-        if problem:
-            problems.append(problem)
-    if problems:
-        module.fail_json(msg=f"parameters: {'; '.join(problems)}")
-    return wanted
-
-
-def live_value(parameter: dict[str, Any]) -> str | None:
-    value = parameter.get("ParameterValue")
-    return None if value is None else as_aws_value(value, parameter)
-
-
-def user_values(known: dict[str, dict[str, Any]]) -> dict[str, str | None]:
-    return {name: p.get("ParameterValue") for name, p in known.items() if p.get("Source") == "user"}
-
-
-def parameter_changes(
-    wanted: dict[str, str], known: dict[str, dict[str, Any]], purge: bool
-) -> tuple[dict[str, str], list[str]]:
-    """Values to set and parameter names to reset to their defaults."""
-    to_set = {name: value for name, value in wanted.items() if live_value(known[name]) != value}
-    to_reset = sorted(name for name in user_values(known) if purge and name not in wanted)
-    return to_set, to_reset
 
 
 def apply_methods(module: AnsibleAWSModule, known: dict[str, dict[str, Any]], names: list[str]) -> dict[str, str]:
@@ -412,172 +230,23 @@ def apply_methods(module: AnsibleAWSModule, known: dict[str, dict[str, Any]], na
     return dict.fromkeys(names, option)
 
 
-def view(group: dict[str, Any], parameters: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
-    return {
-        "family": group.get("DBParameterGroupFamily"),
-        "description": group.get("Description"),
-        "parameters": parameters,
-        "tags": tags,
-    }
-
-
-# --- acting -------------------------------------------------------------------------------
-
-
-def batches(items: list[Any]) -> list[list[Any]]:
-    return [items[start : start + MAX_PARAMETERS_PER_CALL] for start in range(0, len(items), MAX_PARAMETERS_PER_CALL)]
-
-
-def modify_parameters(
-    module: AnsibleAWSModule, client: Any, name: str, to_set: dict[str, str], methods: dict[str, str]
-) -> None:
-    values = [
-        {"ParameterName": key, "ParameterValue": value, "ApplyMethod": methods[key]}
-        for key, value in sorted(to_set.items())
-    ]
-    for batch in batches(values):
-        try:
-            client.modify_db_parameter_group(DBParameterGroupName=name, Parameters=batch, aws_retry=True)
-        except AWS_ERRORS as e:
-            module.fail_json_aws(e, msg=f"Failed to set parameters {[v['ParameterName'] for v in batch]} of {name}")
-
-
-def reset_parameters(
-    module: AnsibleAWSModule, client: Any, name: str, to_reset: list[str], methods: dict[str, str]
-) -> None:
-    for batch in batches([{"ParameterName": key, "ApplyMethod": methods[key]} for key in to_reset]):
-        try:
-            client.reset_db_parameter_group(
-                DBParameterGroupName=name, ResetAllParameters=False, Parameters=batch, aws_retry=True
-            )
-        except AWS_ERRORS as e:
-            module.fail_json_aws(e, msg=f"Failed to reset parameters {[v['ParameterName'] for v in batch]} of {name}")
-
-
-def verify_parameters(
-    module: AnsibleAWSModule, client: Any, name: str, to_set: dict[str, str], to_reset: list[str]
-) -> None:
-    """Read the group back and fail unless AWS reports what was set and reset."""
-    known = group_parameters(module, client, name)
-    wrong = []
-    for key, value in sorted(to_set.items()):
-        found = live_value(known[key]) if key in known else None
-        if found != value:
-            wrong.append(f"{key} (wanted {value!r}, found {found!r})")
-    for key in to_reset:
-        if known.get(key, {}).get("Source") == "user":
-            wrong.append(f"{key} (wanted the default, found the user value {known[key].get('ParameterValue')!r})")
-    if wrong:
-        module.fail_json(msg=f"DB parameter group {name} does not report the values sent: {', '.join(wrong)}")
-
-
-def create_group(module: AnsibleAWSModule, client: Any) -> dict[str, Any]:
-    params = module.params
-    request = {
-        "DBParameterGroupName": params["name"],
-        "DBParameterGroupFamily": params["family"],
-        "Description": params["description"],
-    }
-    if params["tags"]:
-        request["Tags"] = ansible_dict_to_boto3_tag_list(params["tags"])
-    if module.check_mode:
-        return {key: value for key, value in request.items() if key != "Tags"}
-    try:
-        return client.create_db_parameter_group(aws_retry=True, **request)["DBParameterGroup"]
-    except AWS_ERRORS as e:
-        module.fail_json_aws(e, msg=f"Failed to create DB parameter group {params['name']}")
-
-
-def check_fixed_attributes(module: AnsibleAWSModule, group: dict[str, Any]) -> None:
-    name, family, description = (module.params[key] for key in ("name", "family", "description"))
-    live_family = group["DBParameterGroupFamily"]
-    if family is not None and family != live_family:
-        module.fail_json(
-            msg=f"DB parameter group {name} cannot change family in place: family (live: {live_family!r}, "
-            f"wanted: {family!r}). Create a group under another name and move the instances to it."
-        )
-    if description is not None and description != group.get("Description"):
-        module.warn(f"AWS cannot change the description of DB parameter group {name}; it stays as it is")
-
-
-def ensure_absent(module: AnsibleAWSModule, client: Any, group: dict[str, Any] | None) -> None:
-    if group is None:
-        exit_with_result(module, False, {}, {}, db_parameter_group={})
-    before = view(group, {}, {})
-    if not module.check_mode:
-        try:
-            client.delete_db_parameter_group(DBParameterGroupName=module.params["name"], aws_retry=True)
-        except AWS_ERRORS as e:
-            module.fail_json_aws(e, msg=f"Failed to delete DB parameter group {module.params['name']}")
-    exit_with_result(module, True, before, {}, db_parameter_group={})
-
-
-def read_parameters(
-    module: AnsibleAWSModule, client: Any, group: dict[str, Any] | None
-) -> tuple[dict[str, dict[str, Any]], str]:
-    """The group's parameters (for a group still to create, its family's defaults) and its family."""
-    params = module.params
-    if group is not None:
-        check_fixed_attributes(module, group)
-        return group_parameters(module, client, params["name"]), group["DBParameterGroupFamily"]
-    for option in ("family", "description"):
-        if params[option] is None:
-            module.fail_json(msg=f"{option} is required to create DB parameter group {params['name']}")
-    if not params["parameters"]:
-        return {}, params["family"]  # nothing to check, and a new group has no user values to purge
-    return family_defaults(module, client, params["family"]), params["family"]
-
-
-def ensure_present(module: AnsibleAWSModule, client: Any, group: dict[str, Any] | None) -> None:
-    params = module.params
-    name = params["name"]
-    created = group is None
-    known, family = read_parameters(module, client, group)
-    # Every check runs before the first mutating call, creation included.
-    wanted = wanted_values(module, known, family)
-    to_set, to_reset = parameter_changes(wanted, known, params["purge_parameters"])
-    methods = apply_methods(module, known, [*to_set, *to_reset])
-    if created:
-        group, live_tags = create_group(module, client), dict(params["tags"] or {})
-    else:
-        live_tags = get_tags(module, client, group["DBParameterGroupArn"])
-
-    tags_to_set, tags_to_remove = tag_changes(live_tags, params["tags"], params["purge_tags"])
-    if not module.check_mode:
-        modify_parameters(module, client, name, to_set, methods)
-        reset_parameters(module, client, name, to_reset, methods)
-        if to_set or to_reset:
-            verify_parameters(module, client, name, to_set, to_reset)
-        if tags_to_set or tags_to_remove:
-            apply_tags(module, client, group["DBParameterGroupArn"], tags_to_set, tags_to_remove)
-
+def extra_result(
+    module: AnsibleAWSModule, known: dict[str, Any], to_set: dict[str, str], methods: dict[str, str]
+) -> dict[str, Any]:
     pending = sorted(key for key, method in methods.items() if method == "pending-reboot")
     if pending:
-        module.warn(f"Instances using {name} apply {', '.join(pending)} only at their next reboot")
-    # The diff shows the parameters set on the group and the given ones; reset ones leave it.
-    before_parameters = {**user_values(known), **{key: known[key].get("ParameterValue") for key in wanted}}
-    after_parameters = {key: value for key, value in before_parameters.items() if key not in to_reset} | to_set
-    final_tags = tags_after(live_tags, tags_to_set, tags_to_remove)
-    exit_with_result(
-        module,
-        created or bool(to_set or to_reset or tags_to_set or tags_to_remove),
-        {} if created else view(group, before_parameters, live_tags),
-        view(group, after_parameters, final_tags),
-        db_parameter_group={**camel_dict_to_snake_dict(normalize_boto3_result(group)), "tags": final_tags},
-        parameters={key: value for key, value in (user_values(known) | to_set).items() if key not in to_reset},
-        parameters_changed=sorted([*to_set, *to_reset]),
-        parameters_pending_reboot=pending,
-    )
+        module.warn(f"Instances using {module.params['name']} apply {', '.join(pending)} only at their next reboot")
+    return {"parameters_changed": sorted(methods), "parameters_pending_reboot": pending}
 
 
 def main() -> None:
     module = AnsibleAWSModule(argument_spec=argument_spec(), supports_check_mode=True)
-    client = module.client("rds", retry_decorator=AWSRetry.jittered_backoff())
-    group = describe_group(module, client, module.params["name"])
-    if module.params["state"] == "absent":
-        ensure_absent(module, client, group)
-    else:
-        ensure_present(module, client, group)
+    parameter_group.run(
+        module,
+        KIND,
+        lambda known, names: apply_methods(module, known, names),
+        lambda known, to_set, methods: extra_result(module, known, to_set, methods),
+    )
 
 
 if __name__ == "__main__":

@@ -146,9 +146,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
-from ansible_collections.webstack.aws.plugins.module_utils.arn_tags import exit_with_result
+from ansible_collections.webstack.aws.plugins.module_utils.core import aws_client, exit_with_result
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -335,7 +334,7 @@ def main() -> None:
     path = base_path(module)
     present = module.params["state"] == "present"
     wanted = wanted_values(module, path) if present else {}  # bad names and values fail before any call
-    client = module.client("ssm", retry_decorator=AWSRetry.jittered_backoff(catch_extra_error_codes=RETRY_CODES))
+    client = aws_client(module, "ssm", RETRY_CODES)
     current = read_path(module, client, path)
     if present:
         ensure_present(module, client, path, wanted, current)

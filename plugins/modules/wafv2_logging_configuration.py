@@ -159,8 +159,7 @@ from typing import Any
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.webstack.aws.plugins.module_utils.arn_tags import exit_with_result
+from ansible_collections.webstack.aws.plugins.module_utils.core import aws_client, exit_with_result
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -394,7 +393,7 @@ def main() -> None:
         required_if=[("state", "present", ["log_destination_arns"])],
     )
     check_params(module)
-    client = module.client("wafv2", retry_decorator=AWSRetry.jittered_backoff(catch_extra_error_codes=RETRY_CODES))
+    client = aws_client(module, "wafv2", RETRY_CODES)
     current = get_configuration(module, client, module.params["web_acl_arn"])
     if module.params["state"] == "present":
         ensure_present(module, client, current)

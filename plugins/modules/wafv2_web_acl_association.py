@@ -15,6 +15,12 @@ description:
   - The module reads the resource's current web ACL with C(GetWebACLForResource) and acts with
     C(AssociateWebACL) and C(DisassociateWebACL) only when that differs. It does not use
     C(ListResourcesForWebACL), so it also works against emulators that lack that call.
+  - Why this module and not C(community.aws.wafv2_resources) (measured with community.aws 10.0.0 on the
+    moto emulator, see docs/COLLECTION.md) - the collection module reads through C(ListWebACLs),
+    C(GetWebACL) and C(ListResourcesForWebACL), which moto answers with HTTP 500, so it fails on every
+    run there; it sends at least 3 reads where this module sends 1 (a no-op rerun here is one
+    C(GetWebACLForResource)), does not retry throttling, has no diff mode, and names the web ACL by name
+    and scope where the roles hold its ARN.
   - A resource has at most one web ACL. When another web ACL protects the resource, O(state=present)
     disassociates it first, then associates O(web_acl_arn); the resource is unprotected for the
     moment between the two calls.
@@ -97,8 +103,7 @@ from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.webstack.aws.plugins.module_utils.arn_tags import exit_with_result
+from ansible_collections.webstack.aws.plugins.module_utils.core import aws_client, exit_with_result
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -198,7 +203,7 @@ def main() -> None:
         required_if=[("state", "present", ["web_acl_arn"])],
     )
     check_params(module)
-    client = module.client("wafv2", retry_decorator=AWSRetry.jittered_backoff(catch_extra_error_codes=RETRY_CODES))
+    client = aws_client(module, "wafv2", RETRY_CODES)
     current = associated_web_acl(module, client, module.params["resource_arn"])
     if module.params["state"] == "present":
         ensure_present(module, client, current)

@@ -381,10 +381,17 @@ def description(arn: str = ARN, status: str = "PENDING_VALIDATION", records: boo
     return {"Certificate": cert}
 
 
+class Stubs(tuple):
+    """(acm, route53, calls), and the Resource Groups Tagging API's Stubber as ``tagging``."""
+
+    tagging: Stubber
+
+
 @contextmanager
-def stubbed(monkeypatch: pytest.MonkeyPatch, calls: Calls) -> Iterator[tuple[Stubber, Stubber]]:
-    """The module's ACM and Route53 clients under Stubber; every queued response must be used."""
-    clients = {service: boto3.client(service, region_name=REGION) for service in ("acm", "route53")}
+def stubbed(monkeypatch: pytest.MonkeyPatch, calls: Calls) -> Iterator[tuple[Stubber, Stubber, Stubber]]:
+    """The module's ACM, Route53 and tagging clients under Stubber; every queued response must be used."""
+    services = ("acm", "route53", "resourcegroupstaggingapi")
+    clients = {service: boto3.client(service, region_name=REGION) for service in services}
     for client in clients.values():
         record_calls(client, calls)
 
@@ -393,17 +400,31 @@ def stubbed(monkeypatch: pytest.MonkeyPatch, calls: Calls) -> Iterator[tuple[Stu
 
     monkeypatch.setattr(AnsibleAWSModule, "client", stubbed_client)
     monkeypatch.setattr("time.sleep", lambda seconds: None)
-    with Stubber(clients["acm"]) as acm, Stubber(clients["route53"]) as route53:
-        yield acm, route53
-        acm.assert_no_pending_responses()
-        route53.assert_no_pending_responses()
+    stubbers = [Stubber(clients[service]) for service in services]
+    for stubber in stubbers:
+        stubber.activate()
+    yield tuple(stubbers)
+    for stubber in stubbers:
+        stubber.assert_no_pending_responses()
+        stubber.deactivate()
 
 
 @pytest.fixture
-def stubs(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Stubber, Stubber, Calls]]:
+def stubs(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubs]:
     recorded: Calls = []
-    with stubbed(monkeypatch, recorded) as (acm, route53):
-        yield acm, route53, recorded
+    with stubbed(monkeypatch, recorded) as (acm, route53, tagging):
+        found = Stubs((acm, route53, recorded))
+        found.tagging = tagging
+        yield found
+
+
+def expect_tagged(tagging: Stubber, arns: list[str]) -> None:
+    """The look-up by Name tag the module makes before it requests a certificate."""
+    tagging.add_response(
+        "get_resources",
+        {"ResourceTagMappingList": [{"ResourceARN": arn} for arn in arns]},
+        {"TagFilters": [{"Key": "Name", "Values": [NAME]}], "ResourceTypeFilters": ["acm:certificate"]},
+    )
 
 
 def expect_listed(acm: Stubber, summaries: list[dict[str, Any]], statuses: list[str] | None = None) -> None:
@@ -477,6 +498,7 @@ def test_wait_polls_until_aws_reports_issued(stubs, capsys, monkeypatch: pytest.
     sleeps: list[float] = []
     monkeypatch.setattr("time.sleep", sleeps.append)
     expect_listed(acm, [])
+    expect_tagged(stubs.tagging, [])
     expect_request(acm, ARN)
     expect_described(acm, description(records=False))  # just requested: no record yet
     expect_tags(acm, TAGS)
@@ -529,14 +551,53 @@ def test_a_failed_validation_fails_with_its_reason(stubs, capsys) -> None:
     assert result["msg"] == f"Certificate {ARN} was expected to become ISSUED but is FAILED: CAA_ERROR"
 
 
+def test_a_new_certificate_not_found_yet_is_described_again_not_requested_again(stubs, capsys) -> None:
+    """AWS documents a delay of several seconds before a new certificate can be described (issue 18)."""
+    acm, route53, calls = stubs
+    expect_listed(acm, [])
+    expect_tagged(stubs.tagging, [])
+    expect_request(acm, ARN)
+    for _attempt in range(2):
+        acm.add_client_error(
+            "describe_certificate", "ResourceNotFoundException", expected_params={"CertificateArn": ARN}
+        )
+    expect_described(acm, description())
+    expect_tags(acm, TAGS)
+    expect_zone_records(route53, present=True)
+
+    result = run({**STUB_ARGS, "wait": False}, capsys)
+
+    assert result["changed"] is True
+    assert result["certificate"]["arn"] == ARN
+    assert len(params_of(calls, "RequestCertificate")) == 1
+
+
+def test_a_certificate_found_by_its_name_tag_is_not_requested_again(stubs, capsys) -> None:
+    """A certificate requested seconds ago may not be listed yet; its Name tag finds it."""
+    acm, route53, calls = stubs
+    expect_listed(acm, [])
+    expect_tagged(stubs.tagging, [ARN])
+    expect_described(acm, description())
+    expect_tags(acm, TAGS)
+    expect_zone_records(route53, present=True)
+
+    result = run({**STUB_ARGS, "wait": False}, capsys)
+
+    assert result["changed"] is False
+    assert result["certificate"]["arn"] == ARN
+    assert mutating(calls) == []
+
+
 def test_a_token_naming_a_deleted_certificate_is_replaced(stubs, capsys) -> None:
     """AWS answers a token it saw within the hour with that certificate, even once deleted."""
     acm, route53, calls = stubs
     expect_listed(acm, [])
+    expect_tagged(stubs.tagging, [])
     expect_request(acm, OLD_ARN)
-    acm.add_client_error(
-        "describe_certificate", "ResourceNotFoundException", expected_params={"CertificateArn": OLD_ARN}
-    )
+    for _attempt in range(load_module(MODULE).DESCRIBE_NEW_ATTEMPTS):  # retried with backoff, then given up
+        acm.add_client_error(
+            "describe_certificate", "ResourceNotFoundException", expected_params={"CertificateArn": OLD_ARN}
+        )
     expect_request(acm, ARN, salt=OLD_ARN)
     expect_described(acm, description())
     expect_tags(acm, TAGS)
@@ -553,6 +614,7 @@ def test_a_server_error_on_request_is_retried_under_another_token(stubs, capsys)
     """moto answers HTTP 500 when the token names a deleted certificate."""
     acm, route53, calls = stubs
     expect_listed(acm, [])
+    expect_tagged(stubs.tagging, [])
     acm.add_client_error("request_certificate", "500", http_status_code=500)
     acm.add_response("request_certificate", {"CertificateArn": ARN})
     expect_described(acm, description())

@@ -14,6 +14,7 @@ import boto3
 import pytest
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from ansible_collections.webstack.aws.plugins.module_utils import cognito as cognito_utils
+from ansible_collections.webstack.aws.plugins.module_utils import tags as tags_utils
 from botocore.client import BaseClient
 from botocore.stub import Stubber
 from conftest import run_module
@@ -81,12 +82,12 @@ def without_invocation(result: dict[str, Any]) -> dict[str, Any]:
 
 def test_desired_tags_purges_unless_told_not_to() -> None:
     current = {"Environment": "staging", "Owner": "ops"}
-    assert cognito_utils.desired_tags(current, {"Environment": "prod"}, purge=True) == {"Environment": "prod"}
-    assert cognito_utils.desired_tags(current, {"Environment": "prod"}, purge=False) == {
+    assert tags_utils.desired_tags(current, {"Environment": "prod"}, purge=True) == {"Environment": "prod"}
+    assert tags_utils.desired_tags(current, {"Environment": "prod"}, purge=False) == {
         "Environment": "prod",
         "Owner": "ops",
     }
-    assert cognito_utils.desired_tags(current, None, purge=True) == current
+    assert tags_utils.desired_tags(current, None, purge=True) == current
 
 
 def test_overlay_keeps_unset_options_and_merges_set_suboptions() -> None:

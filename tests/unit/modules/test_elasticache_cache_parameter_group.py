@@ -119,6 +119,11 @@ def expect_modify(stub: Stubber, values: dict[str, str]) -> None:
     )
 
 
+def expect_read_back(stub: Stubber, parameters: list[dict[str, Any]]) -> None:
+    """The module reads the group back after a change and fails unless AWS reports the values sent."""
+    stub.add_response("describe_cache_parameters", {"Parameters": parameters}, {"CacheParameterGroupName": NAME})
+
+
 def expect_defaults(stub: Stubber, params: list[dict[str, Any]] | None = None) -> None:
     stub.add_response(
         "describe_engine_default_parameters",
@@ -147,6 +152,7 @@ def test_create_makes_the_group_and_sets_only_non_default_values(stubber: Stubbe
         },
     )
     expect_modify(stubber, {"maxmemory-policy": "allkeys-lru", "timeout": "300"})
+    expect_read_back(stubber, CONFIGURED)
 
     result = run({**ARGS, "parameters": {**ARGS["parameters"], "appendonly": "no"}}, capsys)
 
@@ -168,6 +174,7 @@ def test_rerun_with_the_same_values_changes_nothing(stubber: Stubber, capsys) ->
 def test_changed_value_sends_only_that_parameter(stubber: Stubber, capsys) -> None:
     expect_existing(stubber, CONFIGURED)
     expect_modify(stubber, {"timeout": "600"})
+    expect_read_back(stubber, configured(**{"maxmemory-policy": "allkeys-lru", "timeout": "600"}))
 
     result = run({**ARGS, "parameters": {"maxmemory-policy": "allkeys-lru", "timeout": 600}}, capsys)
 
@@ -181,6 +188,7 @@ def test_more_than_twenty_changes_are_sent_in_batches_of_twenty(stubber: Stubber
     expect_existing(stubber, [parameter(name, "0", "system") for name in names])
     expect_modify(stubber, {name: "1" for name in names[:20]})
     expect_modify(stubber, {name: "1" for name in names[20:]})
+    expect_read_back(stubber, [parameter(name, "1") for name in names])
 
     result = run({**ARGS, "parameters": dict.fromkeys(names, 1)}, capsys)
 
@@ -190,6 +198,7 @@ def test_more_than_twenty_changes_are_sent_in_batches_of_twenty(stubber: Stubber
 def test_boolean_takes_the_form_the_parameter_allows(stubber: Stubber, capsys) -> None:
     expect_existing(stubber, CONFIGURED)
     expect_modify(stubber, {"appendonly": "yes"})
+    expect_read_back(stubber, configured(**{"maxmemory-policy": "allkeys-lru", "timeout": "300", "appendonly": "yes"}))
 
     result = run({**ARGS, "parameters": {**ARGS["parameters"], "appendonly": True}}, capsys)
 
@@ -209,6 +218,7 @@ def test_parameters_left_out_stay_unless_purged(stubber: Stubber, capsys) -> Non
             "ParameterNameValues": [{"ParameterName": "timeout"}],
         },
     )
+    expect_read_back(stubber, configured(**{"maxmemory-policy": "allkeys-lru"}))
 
     kept = run({**ARGS, "parameters": {"maxmemory-policy": "allkeys-lru"}}, capsys)
     purged = run({**ARGS, "parameters": {"maxmemory-policy": "allkeys-lru"}, "purge_parameters": True}, capsys)
@@ -234,6 +244,7 @@ def test_changed_tags_go_through_the_tag_calls_only(stubber: Stubber, capsys) ->
 def test_reboot_only_parameters_are_listed_and_warned_about(stubber: Stubber, capsys) -> None:
     expect_existing(stubber, CONFIGURED)
     expect_modify(stubber, {"databases": "32"})
+    expect_read_back(stubber, configured(**{"maxmemory-policy": "allkeys-lru", "timeout": "300", "databases": "32"}))
 
     result = run({**ARGS, "parameters": {**ARGS["parameters"], "databases": 32}}, capsys)
 
@@ -289,6 +300,7 @@ def test_check_mode_modify_and_delete_read_only_and_report_changed(stubber: Stub
 def test_diff_shows_the_parameter_before_and_after(stubber: Stubber, capsys) -> None:
     expect_existing(stubber, CONFIGURED)
     expect_modify(stubber, {"maxmemory-policy": "noeviction"})
+    expect_read_back(stubber, configured(**{"maxmemory-policy": "noeviction", "timeout": "300"}))
 
     result = run({**ARGS, "parameters": {**ARGS["parameters"], "maxmemory-policy": "noeviction"}}, capsys, diff=True)
 
