@@ -125,6 +125,7 @@ def _action_errors(index: int, option: dict[str, Any]) -> list[str]:
     status = option.get("status_code")
     if kind == "authenticate-cognito":
         if not USER_POOL_ARN.match(option["user_pool_arn"] or ""):
+            # moto would accept it (docs/EMULATOR.md E21)
             errors.append(f"{where}: user_pool_arn {option['user_pool_arn']!r} is not a Cognito user pool ARN")
         timeout = option.get("session_timeout")
         if timeout is not None and not 1 <= timeout <= MAX_SESSION_TIMEOUT:

@@ -184,7 +184,7 @@ class ParameterGroup:
             return None
         except AWS_ERRORS as e:  # pylint: disable=duplicate-except
             self.module.fail_json_aws(e, msg=f"Failed to describe {self.label}")
-        groups = response[self.kind.groups_key]  # AWS raises *NotFound; moto answers an empty list
+        groups = response[self.kind.groups_key]  # AWS raises *NotFound; moto an empty list (EMULATOR.md E7)
         return groups[0] if groups else None
 
     def _paginate(self, operation: str, **query: Any) -> dict[str, Any]:
@@ -212,8 +212,8 @@ class ParameterGroup:
     # --- checking -------------------------------------------------------------------------
 
     def accept_unchecked(self, known: dict[str, dict[str, Any]], family: str) -> None:
-        """Where the endpoint lists no parameter catalogue (AWS always does; an emulator may not), take the
-        given parameters as they are and say that they were not checked."""
+        """Where the endpoint lists no parameter catalogue (AWS always does; an emulator may not:
+        docs/EMULATOR.md E6), take the given parameters as they are and say that they were not checked."""
         given = self.module.params["parameters"] or {}
         self.module.warn(
             f"parameters: {sorted(given)} are not checked against family {family}: the endpoint lists no parameter "

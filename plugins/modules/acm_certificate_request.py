@@ -402,7 +402,7 @@ def request_certificate(module: AnsibleAWSModule, client: Any, names: list[str],
     except ClientError as e:
         if e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) < 500:
             module.fail_json_aws(e, msg=msg)
-        arn, cert = str(time.time_ns()), None  # moto answers HTTP 500 to a token of a deleted certificate
+        arn, cert = str(time.time_ns()), None  # moto: HTTP 500 for a deleted one (docs/EMULATOR.md E17)
     except BotoCoreError as e:
         module.fail_json_aws(e, msg=msg)
     else:

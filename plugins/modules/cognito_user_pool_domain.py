@@ -167,7 +167,7 @@ def check_pool_has_no_other_domain(module: AnsibleAWSModule, pool: dict[str, Any
 def domain_view(description: dict[str, Any], desired_certificate: str | None) -> dict[str, Any]:
     """The domain's managed settings, shaped like the module's options."""
     reported = description.get("CustomDomainConfig", {}).get("CertificateArn")
-    # AWS reports the certificate of every custom domain; an emulator may not, and then
+    # (docs/EMULATOR.md E19) AWS reports the certificate of every custom domain; an emulator may not, and then
     # nothing can be compared.
     certificate_arn = reported if reported is not None or "." not in description["Domain"] else desired_certificate
     return {

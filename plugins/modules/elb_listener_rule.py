@@ -355,7 +355,7 @@ def listener_rules(module: AnsibleAWSModule, client: Any, listener_arn: str) -> 
 
 
 def require_https_listener(module: AnsibleAWSModule, client: Any, listener_arn: str) -> None:
-    """AWS refuses authenticate-cognito on an HTTP listener (moto does not): fail before changing anything."""
+    """AWS refuses authenticate-cognito on an HTTP listener (moto does not, docs/EMULATOR.md E20): fail first."""
     response = call(
         module, client.describe_listeners, f"Failed to describe listener {listener_arn}", ListenerArns=[listener_arn]
     )

@@ -13,8 +13,8 @@ description:
   - Create, update and delete the logging configuration of a WAFv2 web ACL
     (C(PutLoggingConfiguration), C(GetLoggingConfiguration), C(DeleteLoggingConfiguration)).
   - The configuration is compared after normalising what AWS and the emulator report differently
-    (the C(:*) suffix of a log group ARN, the case of header names, the order of lists), so a
-    rerun with the same options changes nothing.
+    (the C(:*) suffix of a log group ARN, the case of header names, the order of lists; docs/EMULATOR.md
+    E22), so a rerun with the same options changes nothing.
   - C(PutLoggingConfiguration) replaces the whole configuration; an option left out means none
     (no redacted field, no logging filter).
   - AWS writes to a CloudWatch Logs group through a resource policy on the log group, which it adds
@@ -329,7 +329,7 @@ def get_configuration(module: AnsibleAWSModule, client: Any, arn: str) -> dict[s
 
 
 def require_web_acl(module: AnsibleAWSModule, client: Any, arn: str) -> None:
-    """Fail unless the web ACL exists (moto accepts a logging configuration for any ARN)."""
+    """Fail unless the web ACL exists (moto accepts any ARN: docs/EMULATOR.md E21)."""
     parts = WEB_ACL_ARN.match(arn)
     scope = "CLOUDFRONT" if parts.group("scope") == "global" else "REGIONAL"
     try:

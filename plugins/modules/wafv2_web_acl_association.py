@@ -175,7 +175,8 @@ def ensure_present(module: AnsibleAWSModule, client: Any, current: str | None) -
     if current == wanted:
         finish(module, False, current, current)
     if not module.check_mode:
-        # AWS keeps one web ACL per resource; moto would keep both, so the old one goes first.
+        # AWS keeps one web ACL per resource; moto would keep both, so the old one goes first
+        # (docs/EMULATOR.md E18).
         if current is not None:
             disassociate(module, client, resource_arn, current)
         associate(module, client, resource_arn, wanted)
