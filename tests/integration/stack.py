@@ -13,6 +13,7 @@ in its own emulator and moves through ``STEPS`` in order, once:
     instance-type     staging's frontend instance type changed, provisioned with the compute layer alone, twice
     new-image         Debian publishes a new image: staging's compute layer alone, then with compute_ami_refresh,
                       then again
+    provider-dropped  staging's OIDC provider removed from the inventory, the identity layer alone, twice
     staging-teardown  staging torn down (from the changed inventory), then again
     prod-teardown     prod torn down with confirmation and the shared edge, then again
 
@@ -53,6 +54,7 @@ STEPS = [
     "refused",
     "instance-type",
     "new-image",
+    "provider-dropped",
     "staging-teardown",
     "prod-teardown",
 ]
@@ -406,6 +408,17 @@ def new_image(stack: Stack) -> None:
     stack.play("new-image-again", inventory, "provision.yml", *compute_only, stock=True)
 
 
+def provider_dropped(stack: Stack) -> None:
+    """The OIDC provider leaves staging's inventory: the identity layer alone removes it from the pool."""
+    overrides = Path(stack.inventories["staging"]) / "group_vars" / "all" / "zz_test_overrides.yml"
+    values = yaml.safe_load(overrides.read_text())
+    values["identity_providers"] = [item for item in values["identity_providers"] if item["name"] != "corp-oidc"]
+    overrides.write_text(yaml.safe_dump(values))
+    identity_only = ("-e", json.dumps({"provision_layers": ["identity"]}))
+    stack.play("provider-dropped", stack.inventories["staging"], "provision.yml", *identity_only, stock=True)
+    stack.play("provider-dropped-again", stack.inventories["staging"], "provision.yml", *identity_only, stock=True)
+
+
 def staging_teardown(stack: Stack) -> None:
     stack.recorded["staging-compute-before-teardown"] = compute_layer(stack, "webstack-staging")
     stack.recorded["prod-before-staging-teardown"] = {
@@ -438,6 +451,7 @@ STEP_ACTIONS: dict[str, Callable[[Stack], None]] = {
     "refused": refused,
     "instance-type": instance_type,
     "new-image": new_image,
+    "provider-dropped": provider_dropped,
     "staging-teardown": staging_teardown,
     "prod-teardown": prod_teardown,
 }

@@ -276,3 +276,27 @@ def test_a_second_teardown_with_the_edge_changes_nothing(stack: Stack) -> None:
     assert run.returncode == 0, run.output[-5000:]
     assert run.changed == 0, run.output[-5000:]
     assert mutating(run.requests) == []
+
+
+@pytest.mark.stack("provider-dropped")
+def test_a_provider_dropped_from_the_inventory_leaves_the_pool_and_the_client(stack: Stack) -> None:
+    run = stack.runs["provider-dropped"]
+    cognito = stack.client("cognito-idp")
+    pool = user_pool(stack, "webstack-staging-users")
+    assert pool is not None
+    providers = [item["ProviderName"] for item in cognito.list_identity_providers(UserPoolId=pool["Id"])["Providers"]]
+    client_id = cognito.list_user_pool_clients(UserPoolId=pool["Id"], MaxResults=60)["UserPoolClients"][0]["ClientId"]
+    client = cognito.describe_user_pool_client(UserPoolId=pool["Id"], ClientId=client_id)["UserPoolClient"]
+
+    assert run.returncode == 0, run.output[-5000:]
+    assert [request["action"] for request in mutating(run.requests)] == [
+        "UpdateUserPoolClient",
+        "DeleteIdentityProvider",
+    ]
+    assert providers == ["corp-saml"]
+    assert sorted(client["SupportedIdentityProviders"]) == ["COGNITO", "corp-saml"]
+
+    again = stack.runs["provider-dropped-again"]
+    assert again.returncode == 0, again.output[-5000:]
+    assert again.changed == 0, again.output[-5000:]
+    assert mutating(again.requests) == []
