@@ -490,9 +490,11 @@ NOTHING = {
 def test_staging_teardown_after_a_second_template_version_removes_its_tiers_and_spares_prod(stack: Stack) -> None:
     staging = stack.recorded["staging-compute-before-teardown"]
     prod_before = stack.recorded["prod-before-staging-teardown"]["compute"]
-    # What the instance-type step left: the teardown meets a template with two versions, the group on the second.
-    assert [v[0] for v in staging["launch templates"]["webstack-staging-frontend"]["versions"]] == [1, 2]
-    assert staging["groups"]["webstack-staging-frontend"]["launch_template"]["Version"] == "2"
+    # What the instance-type and new-image steps left: the teardown meets templates with several
+    # versions (frontend 3, backend 2), the groups on the latest.
+    assert [v[0] for v in staging["launch templates"]["webstack-staging-frontend"]["versions"]] == [1, 2, 3]
+    assert [v[0] for v in staging["launch templates"]["webstack-staging-backend"]["versions"]] == [1, 2]
+    assert staging["groups"]["webstack-staging-frontend"]["launch_template"]["Version"] == "3"
     assert all(staging[kind] for kind in NOTHING), staging
     assert all(prod_before[kind] for kind in NOTHING), prod_before
 
@@ -503,7 +505,7 @@ def test_staging_teardown_after_a_second_template_version_removes_its_tiers_and_
     assert run.returncode == 0, run.output
     assert "Failed to delete template versions" not in run.output, run.output
     sent = actions(run.requests)
-    assert sent.count("DeleteLaunchTemplateVersions") == 1  # the frontend's version 1; the backend has one version
+    assert sent.count("DeleteLaunchTemplateVersions") == 2  # each template's older versions
     assert sent.count("DeleteLaunchTemplate") == 2
     assert compute_layer(stack, "webstack-staging") == NOTHING
     assert compute_layer(stack, "webstack-prod") == prod_before

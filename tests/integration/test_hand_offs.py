@@ -46,7 +46,7 @@ def test_the_shared_edge_publishes_its_live_ids(stack: Stack) -> None:
     assert outputs["alb-arn"] == alb["LoadBalancerArn"]
     assert outputs["alb-dns-name"] == alb["DNSName"]
     assert outputs["alb-zone-id"] == alb["CanonicalHostedZoneId"]
-    assert outputs["alb-security-group-id"] in alb["SecurityGroups"]
+    assert len(outputs) <= 9, "one page of GetParametersByPath holds ten, and the tenth asks for another"
     listeners = elbv2.describe_listeners(LoadBalancerArn=alb["LoadBalancerArn"])["Listeners"]
     assert outputs["https-listener-arn"] == next(item["ListenerArn"] for item in listeners if item["Port"] == 443)
     zone = stack.client("route53").get_hosted_zone(Id=outputs["hosted-zone-id"])["HostedZone"]

@@ -58,10 +58,11 @@ def test_a_layer_alone_sends_no_mutating_call(stack: Stack, env: str, layers: li
 
 @pytest.mark.stack("layers-alone")
 def test_the_guarded_edge_reads_its_upstream_outputs_with_one_request_each(stack: Stack) -> None:
-    # The shared edge's outputs and the identity layer's: one GetParametersByPath each.
+    # The shared edge's outputs and the identity layer's, then its own (to compare before
+    # publishing): one GetParametersByPath each, each path fitting one page.
     run = stack.runs[alone_run_name("staging", ["edge"])]
     reads = [request for request in run.requests if request["action"] == "GetParametersByPath"]
-    assert len(reads) == 2, reads
+    assert len(reads) == 3, reads
 
 
 @pytest.mark.stack("layers-alone")
