@@ -205,7 +205,9 @@ def patch_instance_refresh() -> None:
       sent), reports it Successful at once (PercentageComplete 100,
       InstancesToUpdate 0, StartTime = EndTime) and marks every instance of
       the group as running the group's current template version, which is
-      what a finished refresh leaves behind on AWS. It refuses with
+      what a finished refresh leaves behind on AWS. A DesiredConfiguration's
+      launch template version becomes the group's first, as AWS does when
+      such a refresh succeeds. It refuses with
       InstanceRefreshInProgress while a refresh is Pending, InProgress or
       Cancelling (none ever is here) and with ValidationError for an unknown
       group.
@@ -216,8 +218,8 @@ def patch_instance_refresh() -> None:
 
     What it does not do: replace instances (the instance ids, AMIs, types and
     launch times stay as they were; nothing is terminated or launched), wait
-    for warm-up or health checks, honour MinHealthyPercentage, SkipMatching,
-    checkpoints, DesiredConfiguration or auto-rollback, or ever report
+    for warm-up or health checks, honour MinHealthyPercentage,
+    MaxHealthyPercentage, SkipMatching, checkpoints or auto-rollback, or ever report
     Pending, InProgress, Cancelling, Cancelled, Failed or RollbackSuccessful.
     Code that waits for a refresh sees it finish on the first poll.
     """
@@ -269,6 +271,10 @@ def patch_instance_refresh() -> None:
                 f"{active['InstanceRefreshId']}"
             )
         group = self.autoscaling_groups[group_name]
+        desired = (request.get("DesiredConfiguration") or {}).get("LaunchTemplate") or {}
+        if desired.get("Version"):
+            # A successful refresh leaves the group on its desired configuration, as on AWS.
+            group.launch_template_version = group.provided_launch_template_version = str(desired["Version"])
         version = current_version(group)
         for state in group.instance_states:
             state.launch_template_version_number = version

@@ -23,7 +23,13 @@ description:
   - Unlike M(amazon.aws.autoscaling_instance_refresh), which starts a refresh on every run,
     a run whose instances are all current changes nothing.
   - The refresh is C(Rolling); AWS replaces the outdated instances a few at a time and keeps
-    O(min_healthy_percentage) of the desired capacity in service and healthy meanwhile.
+    O(min_healthy_percentage) of the desired capacity in service and healthy meanwhile. With
+    O(max_healthy_percentage) above 100 it launches new instances before terminating old ones,
+    so that a one-instance group never goes without one.
+  - With O(launch_template_version), the refresh carries that version as its desired configuration:
+    the group itself keeps launching its current version until the refresh succeeds, AWS then
+    points it at the new one, and with O(auto_rollback) a failed refresh puts the replaced
+    instances back on the old version (AWS rolls back only to a numbered version given this way).
 author:
   - webstack maintainers (!UNKNOWN)
 options:
@@ -32,11 +38,30 @@ options:
       - Name of the Auto Scaling group.
     type: str
     required: true
+  launch_template_version:
+    description:
+      - The numbered version of the group's launch template the instances should run. When the group
+        launches another version, or an instance runs another one, a refresh to this version starts
+        (its desired configuration), and the group moves to it when the refresh succeeds.
+      - Without it, the version the group launches now.
+    type: str
   min_healthy_percentage:
     description:
       - Percentage of the desired capacity that stays in service and healthy during the refresh.
     type: int
     default: 90
+  max_healthy_percentage:
+    description:
+      - Percentage of the desired capacity the group may reach during the refresh, 100 to 200, at most
+        100 above O(min_healthy_percentage). Above 100, new instances are launched before old ones
+        are terminated. Without it, AWS's default (old instances go first).
+    type: int
+  auto_rollback:
+    description:
+      - Let AWS roll the refresh back when it fails (new instances fail their health checks). Needs
+        O(launch_template_version).
+    type: bool
+    default: false
   instance_warmup:
     description:
       - Seconds a new instance needs before it counts as healthy and the refresh moves on.
@@ -94,6 +119,14 @@ EXAMPLES = r"""
     instance_warmup: 120
     wait: true
     wait_timeout: 2400
+
+- name: Ensure the frontend instances run version 4, launching before terminating, rolled back on failure
+  webstack.aws.autoscaling_launch_template_rollout:
+    name: webstack-staging-frontend
+    launch_template_version: "4"
+    min_healthy_percentage: 100
+    max_healthy_percentage: 200
+    auto_rollback: true
 """
 
 RETURN = r"""
@@ -116,8 +149,15 @@ outdated_instances:
   type: list
   elements: str
   sample: ["i-0123456789abcdef0"]
+group_launch_template_version:
+  description: The version number the group launched when the module ran (before a refresh moved it).
+  returned: always
+  type: str
+  sample: "3"
 launch_template:
-  description: The launch template the group launches, with its version resolved to a number.
+  description:
+    - The launch template the instances should run, with its version resolved to a number
+      (O(launch_template_version), or the version the group launches).
   returned: always
   type: dict
   contains:
@@ -159,7 +199,10 @@ POLL_SECONDS = 15
 def argument_spec() -> dict[str, Any]:
     return dict(
         name=dict(type="str", required=True),
+        launch_template_version=dict(type="str"),
         min_healthy_percentage=dict(type="int", default=90),
+        max_healthy_percentage=dict(type="int"),
+        auto_rollback=dict(type="bool", default=False),
         instance_warmup=dict(type="int", default=300),
         skip_matching=dict(type="bool", default=True),
         wait=dict(type="bool", default=False),
@@ -174,6 +217,21 @@ def check_params(module: AnsibleAWSModule) -> None:
     for option in ("instance_warmup", "wait_timeout"):
         if params[option] < 0:
             module.fail_json(msg=f"{option} must be 0 or more seconds, got {params[option]}")
+    maximum = params["max_healthy_percentage"]
+    if maximum is not None and not (100 <= maximum <= 200 and maximum - params["min_healthy_percentage"] <= 100):
+        module.fail_json(
+            msg=f"max_healthy_percentage must be 100 to 200 and at most 100 above min_healthy_percentage "
+            f"({params['min_healthy_percentage']}), got {maximum}"
+        )
+    version = params["launch_template_version"]
+    if version is not None and not version.isdigit():
+        module.fail_json(
+            msg=f"launch_template_version must be a version number (AWS rolls back only to one), got {version!r}"
+        )
+    if params["auto_rollback"] and version is None:
+        module.fail_json(
+            msg="auto_rollback needs launch_template_version: AWS rolls back only a refresh that names its version"
+        )
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -262,17 +320,27 @@ def active_refresh(module: AnsibleAWSModule, client: Any, name: str) -> dict[str
 # --- acting -------------------------------------------------------------------------------
 
 
-def start_refresh(module: AnsibleAWSModule, client: Any, name: str) -> str:
-    params = module.params
-    preferences = {
+def refresh_request(params: dict[str, Any], name: str, template: dict[str, Any]) -> dict[str, Any]:
+    """StartInstanceRefresh's arguments: the preferences and, with a wanted version, the desired configuration."""
+    preferences: dict[str, Any] = {
         "MinHealthyPercentage": params["min_healthy_percentage"],
         "InstanceWarmup": params["instance_warmup"],
         "SkipMatching": params["skip_matching"],
     }
+    if params["max_healthy_percentage"] is not None:
+        preferences["MaxHealthyPercentage"] = params["max_healthy_percentage"]
+    request: dict[str, Any] = {"AutoScalingGroupName": name, "Strategy": "Rolling", "Preferences": preferences}
+    if params["launch_template_version"] is not None:
+        preferences["AutoRollback"] = params["auto_rollback"]
+        request["DesiredConfiguration"] = {
+            "LaunchTemplate": {"LaunchTemplateId": template["launch_template_id"], "Version": template["version"]}
+        }
+    return request
+
+
+def start_refresh(module: AnsibleAWSModule, client: Any, name: str, template: dict[str, Any]) -> str:
     try:
-        response = client.start_instance_refresh(
-            AutoScalingGroupName=name, Strategy="Rolling", Preferences=preferences, aws_retry=True
-        )
+        response = client.start_instance_refresh(aws_retry=True, **refresh_request(module.params, name, template))
     except AWS_ERRORS as e:
         module.fail_json_aws(e, msg=f"Failed to start an instance refresh of Auto Scaling group {name}")
     return response["InstanceRefreshId"]
@@ -320,33 +388,44 @@ def main() -> None:
     ec2 = aws_client(module, "ec2")
 
     group = describe_group(module, autoscaling, name)
-    template = resolve_version(module, ec2, group_template(module, group))
+    launching = resolve_version(module, ec2, group_template(module, group))
+    wanted = module.params["launch_template_version"]
+    template = dict(launching, version=wanted) if wanted is not None else launching
     outdated = outdated_instances(group, template)
-    result = dict(launch_template=template, outdated_instances=outdated, instance_refresh_id=None, status=None)
-    before = {"outdated_instances": outdated, "instance_refresh_id": None}
-    if not outdated:
+    result = dict(
+        launch_template=template,
+        group_launch_template_version=launching["version"],
+        outdated_instances=outdated,
+        instance_refresh_id=None,
+        status=None,
+    )
+    before = {"group_version": launching["version"], "outdated_instances": outdated, "instance_refresh_id": None}
+    # Nothing to do once the group launches the wanted version and every instance runs it.
+    if not outdated and launching["version"] == template["version"]:
         exit_with_result(module, False, before, before, **result)
 
     active = active_refresh(module, autoscaling, name)
     if active:
         module.warn(
             f"Instance refresh {active['InstanceRefreshId']} of {name} is {active['Status']}, so no other was "
-            f"started; {', '.join(outdated)} still run another version than {template['version']}. "
+            f"started; the group launches version {launching['version']} and "
+            f"{', '.join(outdated) or 'no instance'} still run another version than {template['version']}. "
             "Run again once that refresh has ended."
         )
         result.update(instance_refresh_id=active["InstanceRefreshId"], status=active["Status"])
         before["instance_refresh_id"] = active["InstanceRefreshId"]
         exit_with_result(module, False, before, before, **result)
 
+    after = {"group_version": template["version"], "outdated_instances": [], "instance_refresh_id": None}
     if module.check_mode:
-        exit_with_result(module, True, before, {"outdated_instances": [], "instance_refresh_id": None}, **result)
-    refresh_id = start_refresh(module, autoscaling, name)
+        exit_with_result(module, True, before, after, **result)
+    refresh_id = start_refresh(module, autoscaling, name, template)
     if module.params["wait"]:
         refresh = wait_for_refresh(module, autoscaling, name, refresh_id)
     else:
         refresh = refresh_status(module, autoscaling, name, refresh_id)
     result.update(instance_refresh_id=refresh_id, status=refresh.get("Status"))
-    exit_with_result(module, True, before, {"outdated_instances": [], "instance_refresh_id": refresh_id}, **result)
+    exit_with_result(module, True, before, dict(after, instance_refresh_id=refresh_id), **result)
 
 
 if __name__ == "__main__":

@@ -444,7 +444,8 @@ def test_a_new_instance_type_makes_a_template_version_and_rolls_the_group(stack:
     assert run.returncode == 0, run.output
     sent = actions(run.requests)
     assert sent.count("CreateLaunchTemplateVersion") == 1
-    assert sent.count("UpdateAutoScalingGroup") == 1
+    # The group is not updated: the refresh names the new version and moves the group when it succeeds.
+    assert sent.count("UpdateAutoScalingGroup") == 0
     assert sent.count("StartInstanceRefresh") == 1
     latest = template_version(stack, "webstack-staging-frontend", "$Latest")
     assert latest["VersionNumber"] == 2
@@ -461,7 +462,11 @@ def test_a_new_instance_type_makes_a_template_version_and_rolls_the_group(stack:
     (refresh,) = autoscaling.describe_instance_refreshes(AutoScalingGroupName="webstack-staging-frontend")[
         "InstanceRefreshes"
     ]
-    assert refresh["Preferences"]["MinHealthyPercentage"] == STAGING["compute_min_healthy_percentage"]
+    # Launch before terminating, roll back a failed refresh (issue 18).
+    assert refresh["Preferences"]["MinHealthyPercentage"] == STAGING["compute_min_healthy_percentage"] == 100
+    assert refresh["Preferences"]["MaxHealthyPercentage"] == STAGING["compute_max_healthy_percentage"] == 200
+    assert refresh["Preferences"]["AutoRollback"] is True
+    assert refresh["DesiredConfiguration"]["LaunchTemplate"]["Version"] == "2"
     backend = autoscaling.describe_instance_refreshes(AutoScalingGroupName="webstack-staging-backend")
     assert backend["InstanceRefreshes"] == []
     assert group(stack, "webstack-prod-frontend")["LaunchTemplate"]["Version"] == "1"

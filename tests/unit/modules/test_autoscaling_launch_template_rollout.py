@@ -133,12 +133,11 @@ def expect_refreshes(stubs: Stubs, refreshes: list[dict[str, Any]], ids: list[st
     stubs.autoscaling.add_response("describe_instance_refreshes", {"InstanceRefreshes": refreshes}, expected)
 
 
-def expect_start(stubs: Stubs, preferences: dict[str, Any] = PREFERENCES) -> None:
-    stubs.autoscaling.add_response(
-        "start_instance_refresh",
-        {"InstanceRefreshId": REFRESH_ID},
-        {"AutoScalingGroupName": NAME, "Strategy": "Rolling", "Preferences": preferences},
-    )
+def expect_start(stubs: Stubs, preferences: dict[str, Any] = PREFERENCES, version: str | None = None) -> None:
+    expected: dict[str, Any] = {"AutoScalingGroupName": NAME, "Strategy": "Rolling", "Preferences": preferences}
+    if version is not None:
+        expected["DesiredConfiguration"] = {"LaunchTemplate": {"LaunchTemplateId": TEMPLATE_ID, "Version": version}}
+    stubs.autoscaling.add_response("start_instance_refresh", {"InstanceRefreshId": REFRESH_ID}, expected)
 
 
 OUTDATED = [instance("i-0000000000000000b", "2"), instance("i-0000000000000000a", "3")]
@@ -244,8 +243,8 @@ def test_diff_shows_the_outdated_instances_and_the_refresh(stubs: Stubs, capsys)
     result = run(capsys, diff=True)
 
     assert result["diff"] == {
-        "before": {"outdated_instances": ["i-0000000000000000b"], "instance_refresh_id": None},
-        "after": {"outdated_instances": [], "instance_refresh_id": REFRESH_ID},
+        "before": {"group_version": "3", "outdated_instances": ["i-0000000000000000b"], "instance_refresh_id": None},
+        "after": {"group_version": "3", "outdated_instances": [], "instance_refresh_id": REFRESH_ID},
     }
 
 
@@ -403,3 +402,80 @@ def test_out_of_range_percentage_fails_before_any_call(stubs: Stubs, capsys) -> 
     assert result["failed"] is True
     assert result["msg"] == "min_healthy_percentage must be 0 to 100, got 101"
     assert stubs.calls == []
+
+
+# --- a wanted version: launch before terminating, roll back on failure (issue 18) ----------
+
+SAFE = {"launch_template_version": "4", "min_healthy_percentage": 100, "max_healthy_percentage": 200}
+SAFE_PREFERENCES = {**PREFERENCES, "MinHealthyPercentage": 100, "MaxHealthyPercentage": 200, "AutoRollback": True}
+
+
+def test_a_wanted_version_is_the_refreshs_desired_configuration_with_rollback(stubs: Stubs, capsys) -> None:
+    # The group still launches version 3, its instances run 3: the refresh moves both to 4.
+    expect_group(stubs, group([instance("i-0000000000000000a", "3")]))
+    expect_refreshes(stubs, [])
+    expect_start(stubs, SAFE_PREFERENCES, version="4")
+    expect_refreshes(stubs, [refresh("Pending")], ids=[REFRESH_ID])
+
+    result = run(capsys, {**SAFE, "auto_rollback": True})
+
+    assert result["changed"] is True
+    assert result["group_launch_template_version"] == "3"
+    assert result["launch_template"]["version"] == "4"
+    assert result["outdated_instances"] == ["i-0000000000000000a"]
+
+
+def test_an_empty_group_on_an_older_version_is_moved_by_a_refresh(stubs: Stubs, capsys) -> None:
+    expect_group(stubs, group([]))
+    expect_refreshes(stubs, [])
+    expect_start(stubs, {**SAFE_PREFERENCES, "AutoRollback": False}, version="4")
+    expect_refreshes(stubs, [refresh("Successful")], ids=[REFRESH_ID])
+
+    result = run(capsys, SAFE)
+
+    assert (result["changed"], result["outdated_instances"]) == (True, [])
+
+
+def test_the_group_and_its_instances_on_the_wanted_version_start_nothing(stubs: Stubs, capsys) -> None:
+    expect_group(stubs, group([instance("i-0000000000000000a", "4")], version="4"))
+
+    result = run(capsys, {**SAFE, "auto_rollback": True})
+
+    assert result["changed"] is False
+    assert stubs.operations() == ["DescribeAutoScalingGroups"]
+
+
+def test_a_waiting_play_fails_with_the_reason_when_the_refresh_fails_and_rolls_back(
+    stubs: Stubs, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("time.sleep", lambda _: None)
+    expect_group(stubs, group([instance("i-0000000000000000a", "3")]))
+    expect_refreshes(stubs, [])
+    expect_start(stubs, SAFE_PREFERENCES, version="4")
+    for status in ("Pending", "InProgress"):
+        expect_refreshes(stubs, [refresh(status)], ids=[REFRESH_ID])
+    reason = "Instances failed to pass health checks; the refresh is rolled back"
+    expect_refreshes(stubs, [refresh("Failed", StatusReason=reason)], ids=[REFRESH_ID])
+
+    result = run(capsys, {**SAFE, "auto_rollback": True, "wait": True})
+
+    assert result["failed"] is True
+    assert result["msg"] == f"Instance refresh {REFRESH_ID} of Auto Scaling group {NAME} ended Failed: {reason}"
+    assert result["status"] == "Failed"
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        ({"max_healthy_percentage": 250}, "max_healthy_percentage"),
+        ({"min_healthy_percentage": 50, "max_healthy_percentage": 200}, "max_healthy_percentage"),
+        ({"auto_rollback": True}, "auto_rollback needs launch_template_version"),
+        ({"launch_template_version": "$Latest"}, "launch_template_version must be a version number"),
+    ],
+)
+def test_invalid_refresh_options_fail_before_any_call(stubs: Stubs, capsys, args: dict[str, Any], named: str) -> None:
+    result = run(capsys, args)
+
+    assert result["failed"] is True
+    assert named in result["msg"]
+    assert stubs.operations() == []
