@@ -28,7 +28,7 @@ check_edge_waf = load_script()
 def test_project_roles_and_playbooks_pass(capsys: pytest.CaptureFixture[str]) -> None:
     assert check_edge_waf.main([]) == 0
     out = capsys.readouterr().out
-    assert "roles/edge/tasks/alb.yml" in out, "the edge role's internet-facing ALB must be found"
+    assert "roles/shared_edge/tasks/alb.yml" in out, "the shared_edge role's internet-facing ALB must be found"
     assert "0 problems" in out
 
 
@@ -37,7 +37,7 @@ def test_project_finds_only_the_edge_alb() -> None:
     assert problems == []
     # The compute role's internal ALB and the teardown tasks are not public ALB tasks.
     assert [(alb.path.relative_to(ROOT).as_posix(), alb.register) for alb in albs] == [
-        ("roles/edge/tasks/alb.yml", "__edge_alb")
+        ("roles/shared_edge/tasks/alb.yml", "__shared_edge_alb")
     ]
 
 
