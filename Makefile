@@ -127,7 +127,7 @@ hosts-test: bootstrap $(APP_DIST)/.built
 	report="$$(printf '  %-12s %-8s %6s s' rootfs ready "$$(seconds $$started)")\n"; \
 	for scenario in $(MOLECULE_SCENARIOS); do \
 	  started=$$(date +%s%N); \
-	  if PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/molecule test -s $$scenario; then result=passed; else result=FAILED; status=1; fi; \
+	  if PATH="$(abspath $(BIN)):$$PATH" $(BIN)/molecule test -s $$scenario; then result=passed; else result=FAILED; status=1; fi; \
 	  report="$$report$$(printf '  %-12s %-8s %6s s' "$$scenario" "$$result" "$$(seconds $$started)")\n"; \
 	done; \
 	printf '\nmake hosts-test: time per scenario\n%b' "$$report"; \
