@@ -1,6 +1,6 @@
 # The two commands a newcomer needs:
 #   make demo   deploy both environments to the local AWS emulator
-#   make test   lint, security policies, unit and integration tests
+#   make test   lint, security policies, unit and integration tests, the host roles on booted hosts
 # Everything is installed on first use (scripts/bootstrap.sh).
 
 VENV       ?= .venv
@@ -24,7 +24,7 @@ help:
 	@echo "make app-test   the application's tests against real Redis, MariaDB and nginx (tests/app)"
 	@echo "make app-wheel  the backend's wheel and the wheels of its pinned dependencies in app/dist/"
 	@echo "make app-bench  requests per second and latency: cache hits, misses, nginx static ceiling"
-	@echo "make hosts-test the host roles on booted Debian 12 hosts: molecule scenarios (MOLECULE_SCENARIOS), time of each"
+	@echo "make hosts-test the host roles on booted Debian 12 hosts (molecule scenario stack; MOLECULE_SCENARIOS=\"common frontend backend stack\" for all), time of each"
 	@echo "make hosts-clean remove every booted test host and the hostlab bridge (what a crashed run left)"
 	@echo "make sanity     ansible-test sanity and units on the collection webstack.aws (scripts/ansible_test.sh)"
 	@echo "make emulator-start | emulator-stop | emulator-status"
@@ -43,7 +43,7 @@ teardown: bootstrap emulator-start
 	    -e confirm_teardown=webstack-prod -e teardown_edge=true
 
 # The steps of `make test`, in order; each is also a target of its own.
-TEST_STEPS := lint policies unit app-test integration
+TEST_STEPS := lint policies unit app-test integration hosts-test
 
 # Runs the steps one by one and, at the end, even when one failed, prints how
 # long each took. It stops at the first failing step (the rest show "not run")
@@ -114,6 +114,9 @@ sanity: bootstrap
 # Needs root (mounts, network namespaces, systemd-nspawn). The hosts' root file
 # system is built on first use (about 3 min) and cached in .cache/hostlab/; the
 # backend's wheels are rebuilt when app/ changed.
+# `stack` (a frontend, a backend and a data host) covers the three roles together and
+# is the step of `make test`; MOLECULE_SCENARIOS="$(MOLECULE_ALL)" adds each role alone.
+MOLECULE_ALL := common frontend backend stack
 MOLECULE_SCENARIOS ?= stack
 APP_SOURCES := $(shell find app/src app/pyproject.toml app/requirements.txt -type f -not -name '*.pyc' 2>/dev/null)
 $(APP_DIST)/.built: $(APP_SOURCES)
