@@ -110,7 +110,8 @@ sanity: bootstrap
 
 # The host roles (roles/common, frontend, backend) on booted Debian 12 hosts
 # (scripts/hostlab.py, docs/HOSTS.md): each molecule scenario runs create, prepare,
-# converge, idempotence, verify and destroy, and its time is printed at the end.
+# converge, idempotence, verify and destroy, and its time is printed at the end;
+# tests/hosts (the harness itself: no route out, crash cleanup) runs first.
 # Needs root (mounts, network namespaces, systemd-nspawn). The hosts' root file
 # system is built on first use (about 3 min) and cached in .cache/hostlab/; the
 # backend's wheels are rebuilt when app/ changed.
@@ -128,6 +129,9 @@ hosts-test: bootstrap $(APP_DIST)/.built
 	seconds() { ms=$$(( ($$(date +%s%N) - $$1) / 1000000 )); echo "$$((ms / 1000)).$$((ms % 1000 / 100))"; }; \
 	started=$$(date +%s%N); $(BIN)/python scripts/hostlab.py build >/dev/null || exit 1; \
 	report="$$(printf '  %-12s %-8s %6s s' rootfs ready "$$(seconds $$started)")\n"; \
+	started=$$(date +%s%N); \
+	if $(BIN)/pytest tests/hosts -p no:xdist -q; then result=passed; else result=FAILED; status=1; fi; \
+	report="$$report$$(printf '  %-12s %-8s %6s s' harness "$$result" "$$(seconds $$started)")\n"; \
 	for scenario in $(MOLECULE_SCENARIOS); do \
 	  started=$$(date +%s%N); \
 	  if PATH="$(abspath $(BIN)):$$PATH" $(BIN)/molecule test -s $$scenario; then result=passed; else result=FAILED; status=1; fi; \
