@@ -1,6 +1,6 @@
 # The two commands a newcomer needs:
 #   make demo   deploy both environments to the local AWS emulator
-#   make test   lint, security policies, unit and integration tests
+#   make test   lint, security policies, unit and integration tests, the host roles on booted hosts
 # Everything is installed on first use (scripts/bootstrap.sh).
 
 VENV       ?= .venv
@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # PYTEST_ARGS="-n 0" runs in one process.
 PYTEST_XDIST ?= -n auto --dist loadgroup
 
-.PHONY: help bootstrap demo teardown test lint policies unit integration app-test app-wheel app-bench sanity sanity-modules module-tests bench emulator-start emulator-stop emulator-status
+.PHONY: help bootstrap demo teardown test lint policies unit integration app-test app-wheel app-bench sanity sanity-modules module-tests bench emulator-start emulator-stop emulator-status hosts-test hosts-clean
 
 help:
 	@echo "make demo       deploy prod and staging to the local AWS emulator (started if needed)"
@@ -24,6 +24,8 @@ help:
 	@echo "make app-test   the application's tests against real Redis, MariaDB and nginx (tests/app)"
 	@echo "make app-wheel  the backend's wheel and the wheels of its pinned dependencies in app/dist/"
 	@echo "make app-bench  requests per second and latency: cache hits, misses, nginx static ceiling"
+	@echo "make hosts-test the host roles on booted Debian 12 hosts (molecule scenario stack; MOLECULE_SCENARIOS=\"common frontend backend stack\" for all), time of each"
+	@echo "make hosts-clean remove every booted test host and the hostlab bridge (what a crashed run left)"
 	@echo "make sanity     ansible-test sanity and units on the collection webstack.aws (scripts/ansible_test.sh)"
 	@echo "make sanity-modules  ansible-test sanity on plugins/ only (a step of make test)"
 	@echo "make module-tests  the modules' ansible-test integration targets on an emulator of their own"
@@ -49,7 +51,8 @@ teardown: bootstrap emulator-start
 # filters) for every Python found, 3.3 min cold / 1.3 min warm; the whole
 # content's sanity (make sanity, 7.5 min cold) adds only roles and playbooks,
 # which ansible-lint already checks in lint. docs/COLLECTION.md has the numbers.
-TEST_STEPS ?= lint policies unit app-test integration module-tests sanity-modules
+# hosts-test: the host roles on booted Debian 12 hosts (docs/HOSTS.md).
+TEST_STEPS ?= lint policies unit app-test integration module-tests sanity-modules hosts-test
 
 # Runs the steps one by one and, at the end, even when one failed, prints how
 # long each took. It stops at the first failing step (the rest show "not run")
@@ -125,6 +128,41 @@ sanity-modules: bootstrap
 MODULE_TESTS ?=
 module-tests: bootstrap
 	VENV=$(VENV) scripts/ansible_test.sh integration $(MODULE_TESTS)
+
+# The host roles (roles/common, frontend, backend) on booted Debian 12 hosts
+# (scripts/hostlab.py, docs/HOSTS.md): each molecule scenario runs create, prepare,
+# converge, idempotence, verify and destroy, and its time is printed at the end;
+# tests/hosts (the harness itself: no route out, crash cleanup) runs first.
+# Needs root (mounts, network namespaces, systemd-nspawn). The hosts' root file
+# system is built on first use (about 3 min) and cached in .cache/hostlab/; the
+# backend's wheels are rebuilt when app/ changed.
+# `stack` (a frontend, a backend and a data host) covers the three roles together and
+# is the step of `make test`; MOLECULE_SCENARIOS="$(MOLECULE_ALL)" adds each role alone.
+MOLECULE_ALL := common frontend backend stack
+MOLECULE_SCENARIOS ?= stack
+APP_SOURCES := $(shell find app/src app/pyproject.toml app/requirements.txt -type f -not -name '*.pyc' 2>/dev/null)
+$(APP_DIST)/.built: $(APP_SOURCES)
+	$(MAKE) --no-print-directory app-wheel VENV=$(VENV)
+	touch $@
+
+hosts-test: bootstrap $(APP_DIST)/.built
+	@status=0; report=""; \
+	seconds() { ms=$$(( ($$(date +%s%N) - $$1) / 1000000 )); echo "$$((ms / 1000)).$$((ms % 1000 / 100))"; }; \
+	started=$$(date +%s%N); $(BIN)/python scripts/hostlab.py build >/dev/null || exit 1; \
+	report="$$(printf '  %-12s %-8s %6s s' rootfs ready "$$(seconds $$started)")\n"; \
+	started=$$(date +%s%N); \
+	if $(BIN)/pytest tests/hosts -p no:xdist -q; then result=passed; else result=FAILED; status=1; fi; \
+	report="$$report$$(printf '  %-12s %-8s %6s s' harness "$$result" "$$(seconds $$started)")\n"; \
+	for scenario in $(MOLECULE_SCENARIOS); do \
+	  started=$$(date +%s%N); \
+	  if PATH="$(abspath $(BIN)):$$PATH" $(BIN)/molecule test -s $$scenario; then result=passed; else result=FAILED; status=1; fi; \
+	  report="$$report$$(printf '  %-12s %-8s %6s s' "$$scenario" "$$result" "$$(seconds $$started)")\n"; \
+	done; \
+	printf '\nmake hosts-test: time per scenario\n%b' "$$report"; \
+	exit $$status
+
+hosts-clean:
+	$(BIN)/python scripts/hostlab.py cleanup
 
 # BENCH_ARGS="--rounds 3" repeats each no-op rerun and keeps the median (a busy machine).
 BENCH_ARGS ?=

@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
 PYTHON="${PYTHON:-python3}"
 
-# Debian packages: venv support for the controller. Later layers add the
-# test-host tools (debootstrap, systemd-container, ...) here.
+# Debian packages: venv support for the controller. The booted test hosts'
+# tools come further down.
 APT_PACKAGES=(python3-venv python3-dev gcc)
 
 missing=()
@@ -60,6 +60,25 @@ if [ "${#app_missing[@]}" -gt 0 ]; then
       $SUDO systemctl disable --now "$unit" >/dev/null 2>&1 || true
     done
   fi
+fi
+
+# The booted test hosts (scripts/hostlab.py, make hosts-test): debootstrap builds
+# their root file system, systemd-container brings systemd-nspawn, iproute2 the
+# bridge and the network namespaces, zstd the cached tarball, openssh-client
+# reaches them.
+HOST_PACKAGES=(debootstrap systemd-container iproute2 zstd openssh-client)
+host_missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  for package in "${HOST_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || host_missing+=("$package")
+  done
+fi
+if [ "${#host_missing[@]}" -gt 0 ]; then
+  echo "bootstrap: installing Debian packages for the booted test hosts: ${host_missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${host_missing[@]}" >/dev/null
 fi
 
 "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is required"'

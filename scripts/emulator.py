@@ -9,7 +9,9 @@
 
 State (pid, port, log, request log) lives in EMULATOR_STATE_DIR, by default
 `.emulator/` at the project's root (git-ignored). The port comes from
-EMULATOR_PORT (default 5055; 0 picks a free one).
+EMULATOR_PORT (default 5055; 0 picks a free one), the address it listens on
+from EMULATOR_BIND (default 127.0.0.1; the booted test hosts of molecule/
+reach it on the hostlab bridge's address, scripts/hostlab.py).
 
 Every request the emulator answers is appended to `requests.log` as one JSON
 line (service, action): the tests use it to prove that a bad inventory sent
@@ -51,10 +53,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def bind_address() -> str:
+    return os.environ.get("EMULATOR_BIND", "127.0.0.1")
+
+
 def port_open(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.3)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+        return sock.connect_ex((bind_address(), port)) == 0
 
 
 def pid_alive(pid: int) -> bool:
@@ -648,7 +654,7 @@ def serve(port: int) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     logged = RequestLog(app, directory / "requests.log")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    run_simple("127.0.0.1", port, logged, threaded=True, request_handler=MotoRequestHandler)
+    run_simple(bind_address(), port, logged, threaded=True, request_handler=MotoRequestHandler)
 
 
 # --------------------------------------------------------------------------- #
@@ -657,7 +663,7 @@ def serve(port: int) -> None:
 def start() -> int:
     running = read_state()
     if running:
-        print(f"emulator already running: pid {running[0]}, http://127.0.0.1:{running[1]}")
+        print(f"emulator already running: pid {running[0]}, http://{bind_address()}:{running[1]}")
         return 0
     directory = state_dir()
     directory.mkdir(parents=True, exist_ok=True)
@@ -686,7 +692,7 @@ def start() -> int:
             print(f"emulator exited with {process.returncode}; see {directory / 'emulator.log'}", file=sys.stderr)
             return 1
         if port_open(port):
-            print(f"emulator running: pid {process.pid}, http://127.0.0.1:{port}")
+            print(f"emulator running: pid {process.pid}, http://{bind_address()}:{port}")
             return 0
         time.sleep(0.1)
     print(f"emulator did not open port {port} within 30 s; see {directory / 'emulator.log'}", file=sys.stderr)
@@ -718,7 +724,7 @@ def status() -> int:
     if not running:
         print("emulator not running")
         return 3
-    print(f"emulator running: pid {running[0]}, http://127.0.0.1:{running[1]}, state in {state_dir()}")
+    print(f"emulator running: pid {running[0]}, http://{bind_address()}:{running[1]}, state in {state_dir()}")
     return 0
 
 
@@ -735,7 +741,7 @@ def env_exports() -> int:
 def endpoint_env(port: int) -> dict[str, str]:
     """The environment that points boto3 (and so every amazon.aws module) at the emulator."""
     return {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ENDPOINT_URL": f"http://{bind_address()}:{port}",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": DEFAULT_REGION,
