@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # PYTEST_ARGS="-n 0" runs in one process.
 PYTEST_XDIST ?= -n auto --dist loadgroup
 
-.PHONY: help bootstrap demo teardown test lint policies unit integration app-test app-wheel app-bench sanity sanity-modules module-tests bench emulator-start emulator-stop emulator-status hosts-test hosts-clean
+.PHONY: help bootstrap demo teardown test lint policies unit ansible-test-units integration app-test app-wheel app-bench sanity sanity-modules module-tests bench emulator-start emulator-stop emulator-status hosts-test hosts-clean
 
 help:
 	@echo "make demo       deploy prod and staging to the local AWS emulator (started if needed)"
@@ -28,6 +28,7 @@ help:
 	@echo "make hosts-clean remove every booted test host and the hostlab bridge (what a crashed run left)"
 	@echo "make sanity     ansible-test sanity and units on the collection webstack.aws (scripts/ansible_test.sh)"
 	@echo "make sanity-modules  ansible-test sanity on plugins/ only (a step of make test)"
+	@echo "make ansible-test-units  tests/unit under ansible-test units (a step of make test; make unit: plain pytest)"
 	@echo "make module-tests  the modules' ansible-test integration targets on an emulator of their own"
 	@echo "                MODULE_TESTS_ON=aws: on the account of tests/integration/cloud-config-aws.ini (costs money)"
 	@echo "make emulator-start | emulator-stop | emulator-status"
@@ -52,7 +53,10 @@ teardown: bootstrap emulator-start
 # content's sanity (make sanity, 7.5 min cold) adds only roles and playbooks,
 # which ansible-lint already checks in lint. docs/COLLECTION.md has the numbers.
 # hosts-test: the host roles on booted Debian 12 hosts (docs/HOSTS.md).
-TEST_STEPS ?= lint policies unit app-test integration module-tests sanity-modules hosts-test
+# ansible-test-units: tests/unit under ansible-test units (its pytest and collection
+# loader, as the collection's CI convention wants), in place of `make unit`, which
+# runs the same tests with plain pytest and xdist for a faster local loop.
+TEST_STEPS ?= lint policies ansible-test-units app-test integration module-tests sanity-modules hosts-test
 
 # Runs the steps one by one and, at the end, even when one failed, prints how
 # long each took. It stops at the first failing step (the rest show "not run")
@@ -116,6 +120,10 @@ app-bench: bootstrap
 # Python found) and units, timed (scripts/ansible_test.sh).
 sanity: bootstrap
 	VENV=$(VENV) scripts/ansible_test.sh
+
+# The unit tests under ansible-test units (a step of make test).
+ansible-test-units: bootstrap
+	VENV=$(VENV) scripts/ansible_test.sh units
 
 # The step of make test: ansible-test sanity on the collection's Python content.
 sanity-modules: bootstrap
