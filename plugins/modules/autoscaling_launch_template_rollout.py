@@ -26,7 +26,7 @@ description:
     O(min_healthy_percentage) of the desired capacity in service and healthy meanwhile. With
     O(max_healthy_percentage) above 100 it launches new instances before terminating old ones,
     so that a one-instance group never goes without one.
-  - With O(launch_template_version), the refresh carries that version as its desired configuration:
+  - With O(launch_template_version), the refresh carries that version as its desired configuration;
     the group itself keeps launching its current version until the refresh succeeds, AWS then
     points it at the new one, and with O(auto_rollback) a failed refresh puts the replaced
     instances back on the old version (AWS rolls back only to a numbered version given this way).

@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 module: cognito_identity_provider_info
 short_description: List the federated identity providers of an Amazon Cognito user pool
 description:
-  - Lists the identity providers (SAML, OIDC, social) of a user pool with C(ListIdentityProviders):
+  - Lists the identity providers (SAML, OIDC, social) of a user pool with C(ListIdentityProviders),
     their names and types, without their details (which carry client secrets).
   - With them a play can remove the providers its inventory no longer lists (see the examples).
   - A user pool that does not exist has no providers.
