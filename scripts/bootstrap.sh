@@ -8,23 +8,34 @@ cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
 PYTHON="${PYTHON:-python3}"
 
-# Debian packages: venv support for the controller. The booted test hosts'
-# tools come further down.
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+# Prints those of the Debian packages given that are not installed (none where
+# dpkg is not there: not a Debian machine).
+missing_packages() {
+  command -v dpkg-query >/dev/null 2>&1 || return 0
+  local package
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || echo "$package"
+  done
+}
+
+# Installs the Debian packages given, quietly.
+apt_install() {
+  $SUDO apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# Debian packages: venv support for the controller. The application's and the
+# booted test hosts' tools come further down.
 APT_PACKAGES=(python3-venv python3-dev gcc)
 
-missing=()
-if command -v dpkg-query >/dev/null 2>&1; then
-  for package in "${APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-  done
-fi
+mapfile -t missing < <(missing_packages "${APT_PACKAGES[@]}")
 # A Python built outside Debian (pyenv, python.org) brings venv and headers itself.
 if [ "${#missing[@]}" -gt 0 ] && ! "$PYTHON" -c 'import ensurepip, venv, sysconfig, os; assert os.path.exists(sysconfig.get_paths()["include"] + "/Python.h")' 2>/dev/null; then
   echo "bootstrap: installing Debian packages: ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt_install "${missing[@]}"
 fi
 
 # The application's tests and benchmark (tests/app, make app-bench) run their own
@@ -33,16 +44,9 @@ fi
 # systemd machine the units just installed are disabled. `redis-server` brings
 # redis-tools, mariadb-server the client; openssl makes the tests' certificates.
 APP_PACKAGES=(redis-server mariadb-server nginx wrk openssl)
-app_missing=()
-if command -v dpkg-query >/dev/null 2>&1; then
-  for package in "${APP_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || app_missing+=("$package")
-  done
-fi
+mapfile -t app_missing < <(missing_packages "${APP_PACKAGES[@]}")
 if [ "${#app_missing[@]}" -gt 0 ]; then
   echo "bootstrap: installing Debian packages for the application's tests: ${app_missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   policy=/usr/sbin/policy-rc.d
   own_policy=false
   if [ ! -e "$policy" ]; then
@@ -51,8 +55,7 @@ if [ "${#app_missing[@]}" -gt 0 ]; then
     own_policy=true
   fi
   status=0
-  { $SUDO apt-get update -qq &&
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${app_missing[@]}" >/dev/null; } || status=$?
+  apt_install "${app_missing[@]}" || status=$?
   [ "$own_policy" = true ] && $SUDO rm -f "$policy"
   [ "$status" -eq 0 ] || exit "$status"
   if [ -d /run/systemd/system ]; then
@@ -67,18 +70,10 @@ fi
 # bridge and the network namespaces, zstd the cached tarball, openssh-client
 # reaches them.
 HOST_PACKAGES=(debootstrap systemd-container iproute2 zstd openssh-client)
-host_missing=()
-if command -v dpkg-query >/dev/null 2>&1; then
-  for package in "${HOST_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || host_missing+=("$package")
-  done
-fi
+mapfile -t host_missing < <(missing_packages "${HOST_PACKAGES[@]}")
 if [ "${#host_missing[@]}" -gt 0 ]; then
   echo "bootstrap: installing Debian packages for the booted test hosts: ${host_missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${host_missing[@]}" >/dev/null
+  apt_install "${host_missing[@]}"
 fi
 
 "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is required"'
