@@ -175,6 +175,18 @@ BAD_VALUES: list[tuple[str, str, dict[str, Any], list[str]]] = [
         ["webstack_edge_waf_managed_rule_groups[1]", "'AWSBestRules' is not an AWS managed rule group"],
     ),
     (
+        "refresh-terminates-before-launching-too-much",
+        "prod",
+        {"compute_min_healthy_percentage": 50, "compute_max_healthy_percentage": 200},
+        ["compute_max_healthy_percentage", "at most 100 above"],
+    ),
+    (
+        "refresh-above-twice-the-group",
+        "staging",
+        {"compute_max_healthy_percentage": 250},
+        ["compute_max_healthy_percentage: 250", "100 to 200"],
+    ),
+    (
         "unknown-layer",
         "staging",
         {"provision_layers": ["network", "cache"]},
