@@ -153,6 +153,7 @@ def patch_moto() -> None:
       DeleteLaunchTemplateVersions): see patch_launch_templates().
     - A certificate's users when a listener or load balancer is deleted: see
       patch_certificate_users().
+    - Bucket policies' aws:SecureTransport: see patch_bucket_policy_transport().
     Nothing else of moto is changed; the roles never learn they run against it.
     """
     from moto.core.responses import EmptyResult
@@ -190,6 +191,39 @@ def patch_moto() -> None:
     patch_load_balancer_attributes()
     patch_launch_templates()
     patch_certificate_users()
+    patch_bucket_policy_transport()
+
+
+def patch_bucket_policy_transport() -> None:
+    """Bucket policies judge a request as one over TLS (docs/EMULATOR.md E32).
+
+    AWS's SDKs reach S3 over HTTPS; the emulator speaks HTTP. moto 5.2.5 also
+    evaluates a statement whose condition does not hold as DENIED, whatever its
+    effect, so the bootstrap bucket's "Deny when aws:SecureTransport is false"
+    denied every call. Here such a statement is left out, as AWS leaves it out
+    for a request over TLS; every other statement is evaluated as moto does.
+    """
+    import json
+
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def insecure_transport_only(statement: dict[str, Any]) -> bool:
+        return statement.get("Effect") == "Deny" and statement.get("Condition") == {
+            "Bool": {"aws:SecureTransport": "false"}
+        }
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        policy = json.loads(self.policy)
+        statements = policy["Statement"] if isinstance(policy["Statement"], list) else [policy["Statement"]]
+        kept = [s for s in statements if not insecure_transport_only(s)]
+        if not kept:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps({**policy, "Statement": kept})).is_action_permitted(action, resource)
+
+    FakeBucket.get_permission = get_permission
 
 
 # Refreshes that block another StartInstanceRefresh, as on AWS.

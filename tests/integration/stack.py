@@ -4,9 +4,9 @@ Deploying prod and staging takes minutes, so the integration tests of every
 layer share one deployment instead of each building its own. The stack lives
 in its own emulator and moves through ``STEPS`` in order, once:
 
-    deploy            provision prod, then staging (staging with a SAML and an OIDC provider)
+    deploy            provision prod, then staging's site.yml (with a SAML and an OIDC provider; the bundle published)
     rerun             scale both frontends out, then rerun staging and prod (a no-op that keeps the scale-out)
-    check             --check --diff on the deployed staging
+    check             --check --diff of site.yml on the deployed staging
     layers-alone      each layer alone, and each layer selection README.md shows, on staging then prod (no-ops);
                       prod's edge alone with Cognito switched on and no identity outputs (refused)
     refused           prod's teardown without confirmation; staging's teardown asking for the edge
@@ -314,7 +314,8 @@ def deploy(stack: Stack) -> None:
     stack.inventories["prod"] = "inventories/prod"
     stack.inventories["staging"] = make_inventory(folder, "staging", {"identity_providers": providers})
     stack.require(stack.play("provision-prod", "inventories/prod", "provision.yml", "--diff"))
-    stack.require(stack.play("provision-staging", stack.inventories["staging"], "provision.yml", "--diff", stock=True))
+    # Staging runs site.yml: provision, then the host bundle published (configure finds no instance).
+    stack.require(stack.play("provision-staging", stack.inventories["staging"], "site.yml", "--diff", stock=True))
 
 
 def rerun(stack: Stack) -> None:
@@ -327,12 +328,13 @@ def rerun(stack: Stack) -> None:
         ][0]["MaxSize"]
         autoscaling.set_desired_capacity(AutoScalingGroupName=f"{prefix}-frontend", DesiredCapacity=scaled)
         stack.recorded[f"scaled-out-{env}"] = scaled
-        stack.play(f"rerun-{env}", stack.inventories[env], "provision.yml", stock=env == "staging")
+        playbook = "site.yml" if env == "staging" else "provision.yml"
+        stack.play(f"rerun-{env}", stack.inventories[env], playbook, stock=env == "staging")
         stack.recorded[f"secrets-after-rerun-{env}"] = secret_values(stack, prefix)
 
 
 def check(stack: Stack) -> None:
-    stack.play("check-staging", stack.inventories["staging"], "provision.yml", "--check", "--diff", stock=True)
+    stack.play("check-staging", stack.inventories["staging"], "site.yml", "--check", "--diff", stock=True)
 
 
 def layers_alone(stack: Stack) -> None:
@@ -429,9 +431,7 @@ def staging_teardown(stack: Stack) -> None:
     account = stack.client("sts").get_caller_identity()["Account"]
     s3 = stack.client("s3")
     bucket = f"webstack-staging-bootstrap-{account}"
-    # The bucket refuses requests without TLS, and the emulator speaks plain HTTP (docs/EMULATOR.md E32).
-    s3.delete_bucket_policy(Bucket=bucket)
-    s3.put_object(Bucket=bucket, Key="bundles/frontend/bundle.tar.gz", Body=b"one")
+    # A second version of the bundle the deploy published: the teardown removes every version.
     s3.put_object(Bucket=bucket, Key="bundles/frontend/bundle.tar.gz", Body=b"two")
     stack.play("teardown-staging", stack.inventories["staging"], "teardown.yml", stock=True)
     stack.play("teardown-staging-again", stack.inventories["staging"], "teardown.yml", stock=True)

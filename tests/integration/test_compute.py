@@ -46,6 +46,7 @@ ALLOWED_ACTIONS = {
     "logs:PutLogEvents",
     "logs:DescribeLogStreams",
     "logs:PutRetentionPolicy",
+    "ec2:CreateTags",
 }
 
 
@@ -208,9 +209,14 @@ def test_user_data_fetches_and_applies_the_tier_bundle(stack: Stack, env: str, t
         "webstack_service_port": 80 if tier == "frontend" else 8080,
         "webstack_tier": tier,
     }
-    fetch = script.split("<<'PY'\n", 1)[1].split("\nPY\n", 1)[0]
-    compile(fetch, "user-data-fetch", "exec")
-    assert "ansible-playbook --connection=local --inventory=localhost, site.yml" in script
+    # The bundle's fetch and the instance's tagging: Python that compiles.
+    snippets = [part.split("\nPY\n", 1)[0] for part in script.split("<<'PY'")[1:]]
+    assert len(snippets) == 2
+    for number, snippet in enumerate(snippets):
+        compile(snippet.split("\n", 1)[1], f"user-data-python-{number}", "exec")
+    # Ansible from the bundle's wheels, the bundle's site.yml (the boot path itself: tests/hosts/test_boot_path.py).
+    assert '-r "$wheels/ansible.txt"' in script
+    assert 'ANSIBLE_CONFIG=/opt/webstack/bundle/ansible.cfg "$venv/bin/ansible-playbook" site.yml' in script
     assert "--extra-vars=@/etc/webstack/instance.json" in script
     assert "amazon-ssm-agent" in script
 
@@ -281,6 +287,16 @@ def test_instance_roles_allow_no_more_than_listed(stack: Stack, env: str, tier: 
             if resource == "*":
                 assert statement_actions == ["cloudwatch:PutMetricData"], statement
                 assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "CWAgent"}}
+            elif resource == f"arn:aws:ec2:us-east-1:{account(stack)}:instance/*":
+                # Only itself, only its bundle version (roles/compute/templates/user_data.sh.j2, step 6).
+                assert statement_actions == ["ec2:CreateTags"]
+                assert statement["Condition"] == {
+                    "StringEquals": {
+                        "aws:ARN": "${ec2:SourceInstanceARN}",
+                        "aws:ResourceTag/Environment": ENVS[env]["webstack_environment"],
+                    },
+                    "ForAllValues:StringEquals": {"aws:TagKeys": ["webstack:bundle-version"]},
+                }
             elif resource == f"arn:aws:s3:::{bucket}":
                 assert statement_actions == ["s3:ListBucket"]
                 assert statement["Condition"] == {"StringLike": {"s3:prefix": [f"bundles/{tier}/*"]}}
