@@ -102,14 +102,11 @@ app-test: bootstrap
 # dependency (app/requirements.txt, markers dropped so that a host whose Python
 # needs a conditional one finds it), so a host installs with no package index:
 #   pip install --no-index --find-links dist --find-links dist/wheelhouse webstack-backend
+# Rebuilt only when app/ changed, reproducibly (scripts/bundle.py, which also puts
+# them in the host bundle).
 APP_DIST ?= app/dist
 app-wheel: bootstrap
-	rm -rf $(APP_DIST)/wheelhouse $(APP_DIST)/webstack_backend-*.whl
-	mkdir -p $(APP_DIST)/wheelhouse
-	$(BIN)/pip wheel --quiet --no-deps --wheel-dir $(APP_DIST) ./app
-	sed -e 's/[[:space:]]*[;#].*//' -e '/^$$/d' app/requirements.txt > $(APP_DIST)/wheelhouse/requirements.txt
-	$(BIN)/pip wheel --quiet --no-deps --wheel-dir $(APP_DIST)/wheelhouse -r $(APP_DIST)/wheelhouse/requirements.txt
-	@ls $(APP_DIST)/*.whl && echo "$$(ls $(APP_DIST)/wheelhouse/*.whl | wc -l) dependency wheels in $(APP_DIST)/wheelhouse"
+	$(BIN)/python scripts/bundle.py app-wheel --dist $(APP_DIST)
 
 # APP_BENCH_ARGS="--duration 10 --connections 64" (app/dev/bench.py --help).
 APP_BENCH_ARGS ?=
@@ -141,6 +138,8 @@ module-tests: bootstrap
 # (scripts/hostlab.py, docs/HOSTS.md): each molecule scenario runs create, prepare,
 # converge, idempotence, verify and destroy, and its time is printed at the end;
 # tests/hosts (the harness itself: no route out, crash cleanup) runs first.
+# tests/hosts/test_boot_path.py then boots a host from staging's launch template user
+# data and the published bundle, with no controller run.
 # Needs root (mounts, network namespaces, systemd-nspawn). The hosts' root file
 # system is built on first use (about 3 min) and cached in .cache/hostlab/; the
 # backend's wheels are rebuilt when app/ changed.
@@ -148,12 +147,7 @@ module-tests: bootstrap
 # is the step of `make test`; MOLECULE_SCENARIOS="$(MOLECULE_ALL)" adds each role alone.
 MOLECULE_ALL := common frontend backend stack
 MOLECULE_SCENARIOS ?= stack
-APP_SOURCES := $(shell find app/src app/pyproject.toml app/requirements.txt -type f -not -name '*.pyc' 2>/dev/null)
-$(APP_DIST)/.built: $(APP_SOURCES)
-	$(MAKE) --no-print-directory app-wheel VENV=$(VENV)
-	touch $@
-
-hosts-test: bootstrap $(APP_DIST)/.built
+hosts-test: bootstrap app-wheel
 	@status=0; report=""; \
 	seconds() { ms=$$(( ($$(date +%s%N) - $$1) / 1000000 )); echo "$$((ms / 1000)).$$((ms % 1000 / 100))"; }; \
 	started=$$(date +%s%N); $(BIN)/python scripts/hostlab.py build >/dev/null || exit 1; \

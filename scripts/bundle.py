@@ -116,8 +116,7 @@ def app_wheel(dist: Path) -> bool:
     # Markers dropped, so that a host whose Python needs a conditional pin (Debian 12's
     # 3.11.2 needs async-timeout) finds its wheel.
     pins = [
-        re.sub(r"\s*[;#].*", "", line).strip()
-        for line in (ROOT / "app" / "requirements.txt").read_text().splitlines()
+        re.sub(r"\s*[;#].*", "", line).strip() for line in (ROOT / "app" / "requirements.txt").read_text().splitlines()
     ]
     (dist / "wheelhouse" / "requirements.txt").write_text("".join(f"{pin}\n" for pin in pins if pin))
     env = dict(os.environ, SOURCE_DATE_EPOCH=str(EPOCH))
@@ -128,7 +127,9 @@ def app_wheel(dist: Path) -> bool:
         shutil.copytree(ROOT / "app", source, ignore=shutil.ignore_patterns("dist", "build", "*.egg-info"))
         for path in source.rglob("*"):
             os.utime(path, (EPOCH, EPOCH), follow_symlinks=False)
-        subprocess.run([*pip, "wheel", "--quiet", "--no-deps", "--wheel-dir", str(dist), str(source)], check=True, env=env)
+        subprocess.run(
+            [*pip, "wheel", "--quiet", "--no-deps", "--wheel-dir", str(dist), str(source)], check=True, env=env
+        )
     subprocess.run(
         [*pip, "wheel", "--quiet", "--no-deps", "--wheel-dir", str(dist / "wheelhouse"), "-r",
          str(dist / "wheelhouse" / "requirements.txt")],
@@ -189,7 +190,8 @@ def host_wheels(pins: list[str]) -> list[Path]:
 
 def collection_dir(name: str) -> Path:
     namespace, collection = name.split(".")
-    import ansible_collections  # noqa: PLC0415 (the controller's collections, where the ansible package put them)
+    # The controller's collections, where the ansible package put them.
+    import ansible_collections
 
     for base in ansible_collections.__path__:
         path = Path(base) / namespace / collection
@@ -221,10 +223,9 @@ def contents(inventory: Path, dist: Path) -> dict[str, Path | bytes]:
         source = collection_dir(name)
         for part in COLLECTION_PARTS:
             paths = [source / part] if (source / part).is_file() else files_under(source / part)
+            target = f"collections/ansible_collections/{name.replace('.', '/')}"
             for path in paths:
-                files[f"collections/ansible_collections/{name.replace('.', '/')}/{path.relative_to(source).as_posix()}"] = (
-                    path
-                )
+                files[f"{target}/{path.relative_to(source).as_posix()}"] = path
     for path in files_under(ROOT / "app" / "frontend" / "site"):
         files[f"site/{path.relative_to(ROOT / 'app' / 'frontend' / 'site').as_posix()}"] = path
     backend = sorted(dist.glob("webstack_backend-*.whl"))

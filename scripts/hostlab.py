@@ -55,7 +55,9 @@ SUITE = "bookworm"
 # The base (systemd as PID 1, SSH, Python for Ansible), then what the roles install
 # (common: chrony, unattended-upgrades; frontend: nginx; backend: python3-venv), then
 # what the data host of the stack scenario runs (Redis and MariaDB standing in for
-# ElastiCache and RDS) and openssl for its certificates.
+# ElastiCache and RDS) and openssl for its certificates. python3-boto3 is what the
+# compute layer's user data fetches the bundle with (it installs the packages an
+# image lacks; with no mirror here, the root file system is the pre-built image).
 PACKAGES = [
     "systemd",
     "systemd-sysv",
@@ -71,6 +73,7 @@ PACKAGES = [
     "unattended-upgrades",
     "nginx",
     "python3-venv",
+    "python3-boto3",
     "redis-server",
     "mariadb-server",
     "openssl",

@@ -104,7 +104,6 @@ import base64
 import hashlib
 import os
 import re
-from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.webstack.aws.plugins.module_utils.core import aws_client, call, exit_with_result
@@ -145,7 +144,9 @@ def main() -> None:
     wanted["sha256"] = sha256
 
     client = aws_client(module, "s3")
-    head = call(module, client.head_object, f"Failed to read s3://{bucket}/{key}", ["404", "NoSuchKey"], Bucket=bucket, Key=key)
+    head = call(
+        module, client.head_object, f"Failed to read s3://{bucket}/{key}", ["404", "NoSuchKey"], Bucket=bucket, Key=key
+    )
     current = head.get("Metadata", {}) if head else None
     previous_version = (head or {}).get("VersionId") or ""
     if previous_version == "null":
