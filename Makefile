@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # PYTEST_ARGS="-n 0" runs in one process.
 PYTEST_XDIST ?= -n auto --dist loadgroup
 
-.PHONY: help bootstrap demo teardown test lint policies unit ansible-test-units integration app-test app-wheel app-bench sanity sanity-modules module-tests bench emulator-start emulator-stop emulator-status hosts-test hosts-clean
+.PHONY: help bootstrap demo teardown test lint docs docs-check docs-as-built policies unit ansible-test-units integration app-test app-wheel app-bench sanity sanity-modules module-tests bench emulator-start emulator-stop emulator-status hosts-test hosts-clean
 
 help:
 	@echo "make demo       deploy prod and staging to the local AWS emulator (started if needed)"
@@ -31,6 +31,9 @@ help:
 	@echo "make ansible-test-units  tests/unit under ansible-test units (a step of make test; make unit: plain pytest)"
 	@echo "make module-tests  the modules' ansible-test integration targets on an emulator of their own"
 	@echo "                MODULE_TESTS_ON=aws: on the account of tests/integration/cloud-config-aws.ini (costs money)"
+	@echo "make docs       the architecture diagrams from the inventories and docs/architecture.pdf (docs/ARCHITECTURE-DOC.md)"
+	@echo "make docs-check fail when docs/architecture.pdf is older than its sources (a step of make lint)"
+	@echo "make docs-as-built  the diagrams from what the emulator holds, and what differs from the inventories"
 	@echo "make emulator-start | emulator-stop | emulator-status"
 
 bootstrap:
@@ -81,6 +84,22 @@ lint: bootstrap
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint --profile production
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m scripts.archdoc check
+
+# The architecture document (docs/ARCHITECTURE-DOC.md): the diagrams drawn from the
+# inventories with Graphviz into docs/architecture/build/, then docs/architecture.pdf and
+# docs/architecture.sources.json (the hashes docs-check compares). Commit both files.
+docs: bootstrap
+	$(BIN)/python -m scripts.archdoc pdf
+
+docs-check: bootstrap
+	$(BIN)/python -m scripts.archdoc check
+
+# As built: the same diagrams from what the local emulator holds (docs/architecture/build/as-built/)
+# and every difference from the inventories (exit 2 when any). On a real account, with its
+# credentials in the environment: .venv/bin/python -m scripts.archdoc as-built
+docs-as-built: bootstrap emulator-start
+	$(ON_EMULATOR) $(BIN)/python -m scripts.archdoc as-built
 
 policies: bootstrap
 	scripts/security_policies.sh

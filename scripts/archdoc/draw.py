@@ -103,7 +103,11 @@ class EnvironmentDrawing:
                 backend >> step(7, "cache", index == 0) >> self.data["redis-primary"]
                 backend >> step(8, "miss, write", index == 0) >> self.data["mysql-primary"]
             if "mysql-replica" in self.data:
-                self.backends[0] >> Edge(label="8 reads", color=PATH, style="dashed", constraint="false") >> self.data["mysql-replica"]
+                (
+                    self.backends[0]
+                    >> Edge(label="8 reads", color=PATH, style="dashed", constraint="false")
+                    >> self.data["mysql-replica"]
+                )
             if "mysql-standby" in self.data:
                 self.data["mysql-primary"] >> replication("synchronous") >> self.data["mysql-standby"]
             if "mysql-replica" in self.data:
@@ -148,9 +152,7 @@ class EnvironmentDrawing:
         if name == "mysql-standby":
             return RDSMysqlInstance(f"RDS standby\n{env.mysql.instance_class}", nodeid=nodeid, **NODE)
         if name == "mysql-replica":
-            return RDSMysqlInstance(
-                f"RDS read replica\n{env.mysql.replica_instance_class}", nodeid=nodeid, **NODE
-            )
+            return RDSMysqlInstance(f"RDS read replica\n{env.mysql.replica_instance_class}", nodeid=nodeid, **NODE)
         if name == "redis-primary":
             role = "primary\nautomatic failover" if env.redis.replicas else "single node"
             return ElasticacheForRedis(f"Redis {role}\n{env.redis.node_type}", nodeid=nodeid, **NODE)
