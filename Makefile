@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # PYTEST_ARGS="-n 0" runs in one process.
 PYTEST_XDIST ?= -n auto --dist loadgroup
 
-.PHONY: help bootstrap demo teardown test lint policies unit ansible-test-units integration app-test app-wheel app-bench sanity sanity-modules module-tests bench emulator-start emulator-stop emulator-status hosts-test hosts-clean
+.PHONY: help bootstrap demo teardown test lint docs docs-test docs-check docs-as-built policies unit ansible-test-units integration app-test app-wheel app-bench sanity sanity-modules module-tests bench emulator-start emulator-stop emulator-status hosts-test hosts-clean
 
 help:
 	@echo "make demo       deploy prod and staging to the local AWS emulator (started if needed)"
@@ -31,6 +31,10 @@ help:
 	@echo "make ansible-test-units  tests/unit under ansible-test units (a step of make test; make unit: plain pytest)"
 	@echo "make module-tests  the modules' ansible-test integration targets on an emulator of their own"
 	@echo "                MODULE_TESTS_ON=aws: on the account of tests/integration/cloud-config-aws.ini (costs money)"
+	@echo "make docs       the architecture diagrams from the inventories and docs/architecture.pdf (docs/ARCHITECTURE-DOC.md)"
+	@echo "make docs-test  the document's tests (tests/docs): diagrams per inventory, the PDF, the staleness check"
+	@echo "make docs-check fail when docs/architecture.pdf is older than its sources (a step of make lint)"
+	@echo "make docs-as-built  the diagrams from what the emulator holds, and what differs from the inventories"
 	@echo "make emulator-start | emulator-stop | emulator-status"
 
 bootstrap:
@@ -53,10 +57,11 @@ teardown: bootstrap emulator-start
 # content's sanity (make sanity, 7.5 min cold) adds only roles and playbooks,
 # which ansible-lint already checks in lint. docs/COLLECTION.md has the numbers.
 # hosts-test: the host roles on booted Debian 12 hosts (docs/HOSTS.md).
+# docs-test: tests/docs, the architecture document's diagrams, PDF and staleness check (~15 s).
 # ansible-test-units: tests/unit under ansible-test units (its pytest and collection
 # loader, as the collection's CI convention wants), in place of `make unit`, which
 # runs the same tests with plain pytest and xdist for a faster local loop.
-TEST_STEPS ?= lint policies ansible-test-units app-test integration module-tests sanity-modules hosts-test
+TEST_STEPS ?= lint docs-test policies ansible-test-units app-test integration module-tests sanity-modules hosts-test
 
 # Runs the steps one by one and, at the end, even when one failed, prints how
 # long each took. It stops at the first failing step (the rest show "not run")
@@ -81,6 +86,27 @@ lint: bootstrap
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint --profile production
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m scripts.archdoc check
+
+# The architecture document (docs/ARCHITECTURE-DOC.md): the diagrams drawn from the
+# inventories with Graphviz into docs/architecture/build/, then docs/architecture.pdf and
+# docs/architecture.sources.json (the hashes docs-check compares). Commit both files.
+docs: bootstrap
+	$(BIN)/python -m scripts.archdoc pdf
+
+# The diagrams hold what each inventory implies, the PDF builds and holds every section,
+# the staleness check fails on a changed source (tests/docs; needs no emulator).
+docs-test: bootstrap
+	$(BIN)/pytest tests/docs -p no:xdist $(PYTEST_ARGS)
+
+docs-check: bootstrap
+	$(BIN)/python -m scripts.archdoc check
+
+# As built: the same diagrams from what the local emulator holds (docs/architecture/build/as-built/)
+# and every difference from the inventories (exit 2 when any). On a real account, with its
+# credentials in the environment: .venv/bin/python -m scripts.archdoc as-built
+docs-as-built: bootstrap emulator-start
+	$(ON_EMULATOR) $(BIN)/python -m scripts.archdoc as-built
 
 policies: bootstrap
 	scripts/security_policies.sh

@@ -76,6 +76,16 @@ if [ "${#host_missing[@]}" -gt 0 ]; then
   apt_install "${host_missing[@]}"
 fi
 
+# The architecture document (make docs, docs/ARCHITECTURE-DOC.md): graphviz brings dot, which
+# renders the diagrams; fonts-dejavu-core the fonts of the diagrams and the PDF; poppler-utils
+# pdftotext and pdftoppm, with which tests/docs read the PDF back.
+DOC_PACKAGES=(graphviz fonts-dejavu-core poppler-utils)
+mapfile -t doc_missing < <(missing_packages "${DOC_PACKAGES[@]}")
+if [ "${#doc_missing[@]}" -gt 0 ]; then
+  echo "bootstrap: installing Debian packages for the architecture document: ${doc_missing[*]}"
+  apt_install "${doc_missing[@]}"
+fi
+
 "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is required"'
 
 # The controller's and the tests' requirements, then the application (app/): its pinned
