@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # PYTEST_ARGS="-n 0" runs in one process.
 PYTEST_XDIST ?= -n auto --dist loadgroup
 
-.PHONY: help bootstrap demo teardown test lint docs docs-test docs-check docs-as-built policies unit ansible-test-units integration app-test app-wheel app-bench sanity sanity-modules module-tests bench emulator-start emulator-stop emulator-status hosts-test hosts-clean
+.PHONY: help bootstrap demo teardown test lint docs docs-test docs-check docs-as-built policies unit ansible-test-units integration app-test app-wheel app-bench sanity sanity-modules module-tests bench emulator-start emulator-stop emulator-status hosts-test hosts-clean hosts-bench
 
 help:
 	@echo "make demo       deploy prod and staging to the local AWS emulator (started if needed)"
@@ -26,6 +26,7 @@ help:
 	@echo "make app-bench  requests per second and latency: cache hits, misses, nginx static ceiling"
 	@echo "make hosts-test the host roles on booted Debian 12 hosts (molecule scenario stack; MOLECULE_SCENARIOS=\"common frontend backend stack\" for all), time of each"
 	@echo "make hosts-clean remove every booted test host and the hostlab bridge (what a crashed run left)"
+	@echo "make hosts-bench a no-op configure.yml on four booted hosts: stock, pipelining, mitogen side by side"
 	@echo "make sanity     ansible-test sanity and units on the collection webstack.aws (scripts/ansible_test.sh)"
 	@echo "make sanity-modules  ansible-test sanity on plugins/ only (a step of make test)"
 	@echo "make ansible-test-units  tests/unit under ansible-test units (a step of make test; make unit: plain pytest)"
@@ -191,6 +192,12 @@ hosts-test: bootstrap app-wheel
 
 hosts-clean:
 	$(BIN)/python scripts/hostlab.py cleanup
+
+# A no-op configure.yml on four booted hosts with the stock strategy, with pipelining and
+# with mitogen, side by side (docs/HOSTS.md). HOSTS_BENCH_ARGS="--rounds 3".
+HOSTS_BENCH_ARGS ?=
+hosts-bench: bootstrap
+	$(BIN)/python scripts/bench_hosts.py $(HOSTS_BENCH_ARGS)
 
 # BENCH_ARGS="--rounds 3" repeats each no-op rerun and keeps the median (a busy machine).
 BENCH_ARGS ?=
