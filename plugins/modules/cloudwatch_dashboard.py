@@ -162,11 +162,9 @@ def widget_problems(index: int, widget: Any) -> list[str]:
         if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
             allowed = f"{low}..{high}" if high is not None else f"{low} or more"
             problems.append(f"{where}.{key} is {value!r}; expected an integer {allowed}")
-    if isinstance(widget.get("x"), int) and isinstance(widget.get("width"), int):
-        if widget["x"] + widget["width"] > GRID_WIDTH:
-            problems.append(
-                f"{where}: x {widget['x']} + width {widget['width']} passes the grid's {GRID_WIDTH} columns"
-            )
+    x, width = widget.get("x"), widget.get("width")
+    if isinstance(x, int) and isinstance(width, int) and x + width > GRID_WIDTH:
+        problems.append(f"{where}: x {x} + width {width} passes the grid's {GRID_WIDTH} columns")
     return problems
 
 
@@ -230,9 +228,8 @@ def ensure_present(module: AnsibleAWSModule, client: Any, current: dict[str, Any
         finish(module, False, current, current)
     if module.check_mode:
         finish(module, True, current, {"arn": (current or {}).get("arn", ""), "body": wanted})
-    answer = call(
-        module, client.put_dashboard, f"Failed to write dashboard {name}", DashboardName=name, DashboardBody=serialise(wanted)
-    )
+    what = f"Failed to write dashboard {name}"
+    answer = call(module, client.put_dashboard, what, DashboardName=name, DashboardBody=serialise(wanted))
     messages = [
         {"data_path": message.get("DataPath", ""), "message": message.get("Message", "")}
         for message in answer.get("DashboardValidationMessages", [])
@@ -247,7 +244,8 @@ def ensure_absent(module: AnsibleAWSModule, client: Any, current: dict[str, Any]
         finish(module, False, None, None)
     if not module.check_mode:
         # A dashboard deleted meanwhile is gone all the same.
-        call(module, client.delete_dashboards, f"Failed to delete dashboard {name}", missing=MISSING, DashboardNames=[name])
+        what = f"Failed to delete dashboard {name}"
+        call(module, client.delete_dashboards, what, missing=MISSING, DashboardNames=[name])
     finish(module, True, current, None)
 
 
