@@ -14,7 +14,7 @@ from .awx import ROOT
 from .stub import Recorder, recorder
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from emulator import endpoint_env  # noqa: E402 - the project's script, not a package
+from emulator import endpoint_env
 
 
 class Emulator:

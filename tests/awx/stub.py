@@ -18,7 +18,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-
 RELATED = ("survey_spec", "credentials", "labels", "instance_groups", "workflow_nodes", "notification_templates")
 
 
@@ -37,7 +36,7 @@ class Recorder(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     server: Recorder
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the requests are in server.requests."""
 
     def answer(self, status: int, body: dict[str, Any]) -> None:

@@ -22,7 +22,9 @@ from . import awx
 from .stub import Recorder, recorder
 
 
-def apply(stub: Recorder, *args: str, playbook: Path = awx.ROOT / "awx" / "apply.yml") -> subprocess.CompletedProcess[str]:
+def apply(
+    stub: Recorder, *args: str, playbook: Path = awx.ROOT / "awx" / "apply.yml"
+) -> subprocess.CompletedProcess[str]:
     env = awx.clean_env(
         {
             "CONTROLLER_HOST": stub.url,

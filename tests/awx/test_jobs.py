@@ -77,8 +77,13 @@ def inventory_of(env: str, credential: dict[str, str]) -> dict[str, Any]:
     )
 
 
-def launch(template: dict[str, Any], answers: dict[str, Any], credential: dict[str, str],
-           inventory: dict[str, Any], private_data_dir: Path) -> Result:  # fmt: skip
+def launch(
+    template: dict[str, Any],
+    answers: dict[str, Any],
+    credential: dict[str, str],
+    inventory: dict[str, Any],
+    private_data_dir: Path,
+) -> Result:
     awx.Job(template, awx.extra_vars(template, answers), credential, inventory).prepare(private_data_dir)
     started = time.monotonic()
     runner = ansible_runner.run(private_data_dir=str(private_data_dir), playbook=template["playbook"], quiet=True)
@@ -111,9 +116,7 @@ def aws_stub() -> Iterator[Recorder]:
 
 
 @pytest.fixture(scope="module")
-def jobs(
-    emulator: Emulator, aws_stub: Recorder, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Any]]:
+def jobs(emulator: Emulator, aws_stub: Recorder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Every launch of this module, two at a time; their results by name, and the user pools after provision."""
     templates = awx.config()["controller_templates"]
     to_emulator, to_stub = credential_env(emulator.url), credential_env(aws_stub.url)
@@ -129,8 +132,9 @@ def jobs(
 
         def run(name: str, template: str, answers: dict[str, Any], credential: dict[str, str]) -> Result:
             env = template.removeprefix("webstack-").split(":")[0]
-            return launch(awx.by_name(templates, template), answers, credential, inventories[env].result(),
-                          folder / name)  # fmt: skip
+            return launch(
+                awx.by_name(templates, template), answers, credential, inventories[env].result(), folder / name
+            )
 
         started = {
             "staging-unconfirmed": pool.submit(
