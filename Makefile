@@ -96,10 +96,12 @@ integration: bootstrap
 # AWX (awx/, docs/AWX.md): every job template's playbook, inventory and survey checked
 # against the playbooks, a cheap selection of them launched through ansible-runner as
 # AWX launches them (against an emulator of their own), awx/apply.yml in check mode
-# against a stub of AWX's API, and the execution environment's build context. The
-# tests run their launches two at a time themselves: one process.
+# against a stub of AWX's API, and the execution environment's build context. Two
+# workers, one file each at a time: the launches (test_jobs.py, which runs two at a
+# time itself) take one, the check of apply.yml and the rest the other (~45 s on two
+# busy cores, docs/AWX.md).
 awx-test: bootstrap
-	$(BIN)/pytest tests/awx -p no:xdist $(PYTEST_ARGS)
+	$(BIN)/pytest tests/awx -n 2 --dist loadfile $(PYTEST_ARGS)
 
 # The execution environment: the collection webstack.aws built from the working tree
 # into .cache/awx-ee/ (execution-environment.yml copies it from there), then the image.

@@ -12,13 +12,13 @@ for real, two at a time:
   its domain and app client, published in SSM), then staging's teardown
   confirmed by name, which removes them;
 - staging's configure hosts, whose inventory holds the aws_ec2 source's import;
-- staging's teardown without the confirmation and prod's with a wrong one:
-  refused before any AWS call (their credential points at a stub that records
-  every request).
+- staging's teardown without the confirmation: refused before any AWS call
+  (its credential points at a stub that records every request).
 
-The other templates (prod's provision and configure, the sites, the bundle)
-run the same playbooks with the same kind of inventory and variables;
-test_config.py checks their playbooks, inventories and survey variables.
+The other templates (prod's, the site, the bundle) run the same playbooks with
+the same kind of inventory and variables; test_config.py checks their
+playbooks, inventories and survey variables (prod's teardown needs its prefix
+typed, as staging's does).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from typing import Any
 import ansible_runner
 import boto3
 import pytest
+import yaml
 
 from . import awx
 from .conftest import Emulator
@@ -128,7 +129,7 @@ def jobs(emulator: Emulator, aws_stub: Recorder, tmp_path_factory: pytest.TempPa
             patch.delenv(name)
         patch.setenv("PATH", awx.clean_env({})["PATH"])
         patch.setenv("ANSIBLE_NOCOLOR", "1")
-        inventories = {env: pool.submit(inventory_of, env, to_emulator) for env in awx.ENVIRONMENTS}
+        inventories = {"staging": pool.submit(inventory_of, "staging", to_emulator)}
 
         def run(name: str, template: str, answers: dict[str, Any], credential: dict[str, str]) -> Result:
             env = template.removeprefix("webstack-").split(":")[0]
@@ -139,9 +140,6 @@ def jobs(emulator: Emulator, aws_stub: Recorder, tmp_path_factory: pytest.TempPa
         started = {
             "staging-unconfirmed": pool.submit(
                 run, "staging-unconfirmed", "webstack-staging: teardown", {"confirm_teardown": ""}, to_stub
-            ),
-            "prod-unconfirmed": pool.submit(
-                run, "prod-unconfirmed", "webstack-prod: teardown", {"confirm_teardown": "webstack-prd"}, to_stub
             ),
             "configure": pool.submit(run, "configure", "webstack-staging: configure hosts", {}, to_emulator),
         }
@@ -167,22 +165,32 @@ def test_provision_builds_only_the_layer_chosen_in_the_survey(jobs: dict[str, An
     assert jobs["pools after provision"] == ["webstack-staging-users"]
 
 
-def test_provision_ran_with_the_survey_defaults_where_nothing_was_answered(jobs: dict[str, Any]) -> None:
+def test_provision_ran_as_awx_launches_it(jobs: dict[str, Any], emulator: Emulator) -> None:
+    """In the project's folder, with the inventory script, the survey's answer and defaults, the credential's env."""
     result = jobs["provision"]
-    extra_vars = result.tasks("playbook_on_start")[0].get("extra_vars") or {}
     command = result.command()
     assert command["cwd"] == str(result.private_data_dir / "project")
     assert command["command"][-1] == "playbooks/provision.yml"
-    assert "-i" in command["command"] and str(result.private_data_dir / "inventory") in command["command"]
-    extravars = (result.private_data_dir / "env" / "extravars").read_text()
-    assert "compute_frontend_instance_type: t3.small" in extravars, extravars
-    assert "- identity" in extravars, (extravars, extra_vars)
+    assert command["command"][command["command"].index("-i") + 1] == str(result.private_data_dir / "inventory")
+    extravars = yaml.safe_load((result.private_data_dir / "env" / "extravars").read_text())
+    assert extravars == {
+        "provision_layers": ["identity"],
+        "compute_frontend_instance_type": "t3.small",
+        "compute_backend_instance_type": "t3.small",
+    }
+    # The injectors rendered as AWX renders them: the endpoint given, no session token (empty, which boto3 ignores).
+    assert {key: command["env"].get(key) for key in ("AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN")} == {
+        "AWS_ENDPOINT_URL": emulator.url,
+        "AWS_SESSION_TOKEN": "",
+    }
 
 
 def test_configure_hosts_runs_on_the_aws_ec2_source_import(jobs: dict[str, Any]) -> None:
     result = jobs["configure"]
     assert (result.status, result.rc) == ("successful", 0), result.stdout[-3000:]
-    # The emulator runs no instance: the import lists none, and the host plays match no host.
+    # The aws_ec2 source was imported (its group is in the job's inventory); the emulator runs no
+    # instance, so it lists none, and the host plays match no host.
+    assert "aws_ec2" in (result.private_data_dir / "inventory" / "hosts").read_text()
     assert "skipping: no hosts matched" in result.stdout
 
 
@@ -192,11 +200,10 @@ def test_confirmed_staging_teardown_removes_what_provision_built(jobs: dict[str,
     assert jobs["pools after teardown"] == []
 
 
-@pytest.mark.parametrize("name", ["staging-unconfirmed", "prod-unconfirmed"])
-def test_teardown_without_its_confirmation_refuses_before_any_aws_call(
-    jobs: dict[str, Any], aws_stub: Recorder, name: str
+def test_staging_teardown_without_its_confirmation_refuses_before_any_aws_call(
+    jobs: dict[str, Any], aws_stub: Recorder
 ) -> None:
-    result = jobs[name]
+    result = jobs["staging-unconfirmed"]
     assert (result.status, result.rc) == ("failed", 2), result.stdout[-3000:]
     (failed,) = result.tasks("runner_on_failed")
     assert failed["task"].startswith("Check that tearing down production, or any environment when asked to")
