@@ -23,12 +23,6 @@ class Emulator:
         self.port = port
         self.url = endpoint_env(port)["AWS_ENDPOINT_URL"]
 
-    def actions(self) -> list[str]:
-        import json
-
-        log = self.state_dir / "requests.log"
-        return [json.loads(line)["action"] for line in log.read_text().splitlines()] if log.exists() else []
-
 
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
