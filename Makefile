@@ -98,8 +98,8 @@ integration: bootstrap
 # AWX launches them (against an emulator of their own), awx/apply.yml in check mode
 # against a stub of AWX's API, and the execution environment's build context. Two
 # workers, one file each at a time: the launches (test_jobs.py, which runs two at a
-# time itself) take one, the check of apply.yml and the rest the other (~45 s on two
-# busy cores, docs/AWX.md).
+# time itself) take one, the check of apply.yml and the rest the other (44 s on two
+# cores at load 2, about 50 s of CPU: docs/AWX.md).
 awx-test: bootstrap
 	$(BIN)/pytest tests/awx -n 2 --dist loadfile $(PYTEST_ARGS)
 
