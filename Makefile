@@ -24,7 +24,7 @@ help:
 	@echo "make app-test   the application's tests against real Redis, MariaDB and nginx (tests/app)"
 	@echo "make app-wheel  the backend's wheel and the wheels of its pinned dependencies in app/dist/"
 	@echo "make app-bench  requests per second and latency: cache hits, misses, nginx static ceiling"
-	@echo "make hosts-test the host roles on booted Debian 12 hosts (molecule scenario stack; MOLECULE_SCENARIOS=\"common frontend backend stack\" for all), time of each"
+	@echo "make hosts-test the boot path and the host roles on booted Debian 12 hosts (every molecule scenario; MOLECULE_SCENARIOS=stack for one), time of each"
 	@echo "make hosts-clean remove every booted test host and the hostlab bridge (what a crashed run left)"
 	@echo "make hosts-bench a no-op configure.yml on four booted hosts: stock, pipelining, mitogen side by side"
 	@echo "make sanity     ansible-test sanity and units on the collection webstack.aws (scripts/ansible_test.sh)"
@@ -193,10 +193,10 @@ module-tests: bootstrap
 # Needs root (mounts, network namespaces, systemd-nspawn). The hosts' root file
 # system is built on first use (about 3 min) and cached in .cache/hostlab/; the
 # backend's wheels are rebuilt when app/ changed.
-# `stack` (a frontend, a backend and a data host) covers the three roles together and
-# is the step of `make test`; MOLECULE_SCENARIOS="$(MOLECULE_ALL)" adds each role alone.
+# Every scenario is a step of `make test`: each role alone, then `stack` (a frontend, a
+# backend and a data host, the three roles together); MOLECULE_SCENARIOS=stack runs one.
 MOLECULE_ALL := common frontend backend stack
-MOLECULE_SCENARIOS ?= stack
+MOLECULE_SCENARIOS ?= $(MOLECULE_ALL)
 hosts-test: bootstrap app-wheel
 	@status=0; report=""; \
 	seconds() { ms=$$(( ($$(date +%s%N) - $$1) / 1000000 )); echo "$$((ms / 1000)).$$((ms % 1000 / 100))"; }; \
