@@ -353,6 +353,7 @@ class RequestLog:
         cache = None
         path = scope["path"]
         method = scope["method"]
+        logged = False
         try:
             if method == "GET" and path.startswith(ITEMS_PREFIX) and "/" not in path[ITEMS_PREFIX_LENGTH:]:
                 status, body, cache = await self.service.lookup(path[ITEMS_PREFIX_LENGTH:])
@@ -366,6 +367,10 @@ class RequestLog:
                 if status == 503:
                     headers.append(RETRY_AFTER)
                 await send({"type": "http.response.start", "status": status, "headers": headers})
+                # Logged before the body goes: granian writes it from its own thread, and the line
+                # (written at the end of this loop turn) should not trail the answer by more.
+                self.access.log(rid, method, path, status, time.perf_counter() - started, cache)
+                logged = True
                 await send({"type": "http.response.body", "body": body})
                 return
 
@@ -387,7 +392,8 @@ class RequestLog:
             status = 500
             LOG.exception("unhandled error", extra=fields(method=method, path=path))
         finally:
-            self.access.log(rid, method, path, status, time.perf_counter() - started, cache)
+            if not logged:
+                self.access.log(rid, method, path, status, time.perf_counter() - started, cache)
             request_id.reset(token)
 
 
