@@ -4,7 +4,7 @@
     scripts/bundle.py app-wheel                          the backend's wheel and wheelhouse in app/dist/
     scripts/bundle.py build --inventory inventories/prod  the environment's bundle, its path and sha256 as JSON
 
-A bundle (README, "The bootstrap bundle"; docs/HOSTS.md) is a gzipped tar with,
+A bundle (docs/HOSTS.md, "The bundle and the user data") is a gzipped tar with,
 at its root:
 
     site.yml, configure.yml  playbooks/boot.yml and playbooks/configure.yml: the plays the controller pushes
