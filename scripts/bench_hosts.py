@@ -79,7 +79,8 @@ def configure(inventory_file: Path, env: dict[str, str]) -> tuple[float, dict[st
     seconds = time.monotonic() - started
     if run.returncode != 0:
         sys.exit(f"configure.yml failed:\n{run.stdout[-4000:]}{run.stderr[-2000:]}")
-    changed = {host: int(n) for host, n in re.findall(r"^(\S+)\s*:\s*ok=\d+\s+changed=(\d+)", run.stdout, re.M)}
+    recap = re.findall(r"^(\S+)\s*:\s*ok=\d+\s+changed=(\d+)", run.stdout, re.M)
+    changed = {host: int(n) for host, n in recap if host in HOSTS}
     return seconds, changed
 
 
