@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # PYTEST_ARGS="-n 0" runs in one process.
 PYTEST_XDIST ?= -n auto --dist loadgroup
 
-.PHONY: help bootstrap demo teardown test lint docs docs-test docs-check docs-as-built policies unit ansible-test-units integration app-test app-wheel app-bench sanity sanity-modules module-tests bench emulator-start emulator-stop emulator-status hosts-test hosts-clean hosts-bench
+.PHONY: help bootstrap demo teardown test lint docs docs-test docs-check docs-as-built policies unit ansible-test-units integration app-test app-wheel app-bench sanity sanity-modules module-tests bench emulator-start emulator-stop emulator-status hosts-test hosts-clean hosts-bench awx-test awx-ee
 
 help:
 	@echo "make demo       deploy prod and staging to the local AWS emulator (started if needed)"
@@ -24,7 +24,7 @@ help:
 	@echo "make app-test   the application's tests against real Redis, MariaDB and nginx (tests/app)"
 	@echo "make app-wheel  the backend's wheel and the wheels of its pinned dependencies in app/dist/"
 	@echo "make app-bench  requests per second and latency: cache hits, misses, nginx static ceiling"
-	@echo "make hosts-test the host roles on booted Debian 12 hosts (molecule scenario stack; MOLECULE_SCENARIOS=\"common frontend backend stack\" for all), time of each"
+	@echo "make hosts-test the boot path and the host roles on booted Debian 12 hosts (every molecule scenario; MOLECULE_SCENARIOS=stack for one), time of each"
 	@echo "make hosts-clean remove every booted test host and the hostlab bridge (what a crashed run left)"
 	@echo "make hosts-bench a no-op configure.yml on four booted hosts: stock, pipelining, mitogen side by side"
 	@echo "make sanity     ansible-test sanity and units on the collection webstack.aws (scripts/ansible_test.sh)"
@@ -36,6 +36,8 @@ help:
 	@echo "make docs-test  the document's tests (tests/docs): diagrams per inventory, the PDF, the staleness check"
 	@echo "make docs-check fail when docs/architecture.pdf is older than its sources (a step of make lint)"
 	@echo "make docs-as-built  the diagrams from what the emulator holds, and what differs from the inventories"
+	@echo "make awx-test   the AWX job templates run by ansible-runner against the emulator, awx/apply.yml checked (tests/awx)"
+	@echo "make awx-ee     the execution environment AWX runs the jobs in (execution-environment.yml; podman or docker)"
 	@echo "make emulator-start | emulator-stop | emulator-status"
 
 bootstrap:
@@ -62,7 +64,7 @@ teardown: bootstrap emulator-start
 # ansible-test-units: tests/unit under ansible-test units (its pytest and collection
 # loader, as the collection's CI convention wants), in place of `make unit`, which
 # runs the same tests with plain pytest and xdist for a faster local loop.
-TEST_STEPS ?= lint docs-test policies ansible-test-units app-test integration module-tests sanity-modules hosts-test
+TEST_STEPS ?= lint docs-test policies ansible-test-units app-test integration awx-test module-tests sanity-modules hosts-test
 
 # Runs the steps one by one and, at the end, even when one failed, prints how
 # long each took. It stops at the first failing step (the rest show "not run")
@@ -118,6 +120,27 @@ unit: bootstrap
 integration: bootstrap
 	$(BIN)/pytest tests/integration $(PYTEST_XDIST) $(PYTEST_ARGS)
 
+# AWX (awx/, docs/AWX.md): every job template's playbook, inventory and survey checked
+# against the playbooks, a cheap selection of them launched through ansible-runner as
+# AWX launches them (against an emulator of their own), awx/apply.yml in check mode
+# against a stub of AWX's API, and the execution environment's build context. Two
+# workers, one file each at a time: the launches (test_jobs.py, which runs two at a
+# time itself) take one, the check of apply.yml and the rest the other (44 s on two
+# cores at load 2, about 50 s of CPU: docs/AWX.md).
+awx-test: bootstrap
+	$(BIN)/pytest tests/awx -n 2 --dist loadfile $(PYTEST_ARGS)
+
+# The execution environment: the collection webstack.aws built from the working tree
+# into .cache/awx-ee/ (execution-environment.yml copies it from there), then the image.
+# AWX_EE_IMAGE=registry.example.com/webstack/webstack-ee:1.0.0 names it for your registry.
+AWX_EE_IMAGE ?= webstack-ee:latest
+AWX_EE_RUNTIME ?= podman
+awx-ee: bootstrap
+	rm -rf .cache/awx-ee
+	$(BIN)/ansible-galaxy collection build --output-path .cache/awx-ee
+	$(BIN)/ansible-builder build -f execution-environment.yml -c .cache/awx-ee/context \
+	  --container-runtime $(AWX_EE_RUNTIME) -t $(AWX_EE_IMAGE)
+
 # The application (app/, docs/APP.md). Its tests start their own Redis, MariaDB and
 # nginx on free ports (scripts/bootstrap.sh installs them) and share them across the
 # session, so they run in one process: on two cores, xdist workers would each start
@@ -170,10 +193,10 @@ module-tests: bootstrap
 # Needs root (mounts, network namespaces, systemd-nspawn). The hosts' root file
 # system is built on first use (about 3 min) and cached in .cache/hostlab/; the
 # backend's wheels are rebuilt when app/ changed.
-# `stack` (a frontend, a backend and a data host) covers the three roles together and
-# is the step of `make test`; MOLECULE_SCENARIOS="$(MOLECULE_ALL)" adds each role alone.
+# Every scenario is a step of `make test`: each role alone, then `stack` (a frontend, a
+# backend and a data host, the three roles together); MOLECULE_SCENARIOS=stack runs one.
 MOLECULE_ALL := common frontend backend stack
-MOLECULE_SCENARIOS ?= stack
+MOLECULE_SCENARIOS ?= $(MOLECULE_ALL)
 hosts-test: bootstrap app-wheel
 	@status=0; report=""; \
 	seconds() { ms=$$(( ($$(date +%s%N) - $$1) / 1000000 )); echo "$$((ms / 1000)).$$((ms % 1000 / 100))"; }; \
