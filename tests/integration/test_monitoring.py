@@ -18,7 +18,15 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import ROOT, Emulator, actions, changed_tasks, inventory_vars, make_inventory, mutating, run_playbook
+from .conftest import (
+    ROOT,
+    Emulator,
+    actions,
+    assert_refused_before_aws,
+    changed_tasks,
+    inventory_vars,
+    mutating,
+)
 from .stack import Stack, alone_run_name
 
 pytestmark = pytest.mark.integration
@@ -317,16 +325,7 @@ BAD_VALUES: list[tuple[str, str, dict[str, Any], list[str]]] = [
 def test_bad_monitoring_input_fails_before_any_aws_call(
     emulator: Emulator, tmp_path: Path, inventory: str, changes: dict[str, Any], expected: list[str]
 ) -> None:
-    bad_inventory = make_inventory(tmp_path, inventory, changes)
-    mark = emulator.mark()
-
-    run = run_playbook(emulator, bad_inventory, "provision.yml")
-
-    assert run.returncode != 0, run.output
-    flat = " ".join(run.output.split())
-    for text in expected:
-        assert text in flat, f"{text!r} not in the failure:\n{run.output[-3000:]}"
-    assert emulator.since(mark) == [], "a bad inventory must not reach AWS"
+    assert_refused_before_aws(emulator, tmp_path, inventory, changes, expected)
 
 
 def test_the_log_groups_are_the_ones_the_cloudwatch_agent_ships_to() -> None:
