@@ -201,7 +201,7 @@ def test_user_data_fetches_and_applies_the_tier_bundle(stack: Stack, env: str, t
         "webstack_bundle_key": f"bundles/{tier}/bundle.tar.gz",
         "webstack_environment": ENVS[env]["webstack_environment"],
         "webstack_health_check_path": "/healthz",
-        "webstack_metrics_namespace": "CWAgent",
+        "webstack_metrics_namespace": prefix,
         "webstack_parameter_path": f"/{prefix}",
         "webstack_prefix": prefix,
         "webstack_project": "webstack",
@@ -286,7 +286,8 @@ def test_instance_roles_allow_no_more_than_listed(stack: Stack, env: str, tier: 
         for resource in resources:
             if resource == "*":
                 assert statement_actions == ["cloudwatch:PutMetricData"], statement
-                assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "CWAgent"}}
+                # The environment's own namespace: the one its agent writes to and its alarms read.
+                assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": prefix}}
             elif resource == f"arn:aws:ec2:us-east-1:{account(stack)}:instance/*":
                 # Only itself, only its bundle version (roles/compute/templates/user_data.sh.j2, step 6).
                 assert statement_actions == ["ec2:CreateTags"]

@@ -34,6 +34,7 @@ pytestmark = pytest.mark.integration
 ENVS = {"prod": inventory_vars("prod"), "staging": inventory_vars("staging")}
 EDGE_ALB = "webstack-edge-alb"
 WEB_ACL = "webstack-edge-web-acl"
+APP_METRICS = {"CacheHitRatio", "Backend5xx"}
 REDIS_KINDS = {"redis_cpu", "redis_engine_cpu", "redis_evictions", "redis_replication_lag"}
 # kind -> (namespace, metric, statistic, comparison); "app" is the environment's own namespace.
 METRICS = {
@@ -51,6 +52,7 @@ METRICS = {
     "redis_engine_cpu": ("AWS/ElastiCache", "EngineCPUUtilization", "Average", "GreaterThanThreshold"),
     "redis_evictions": ("AWS/ElastiCache", "Evictions", "Sum", "GreaterThanThreshold"),
     "redis_replication_lag": ("AWS/ElastiCache", "ReplicationLag", "Maximum", "GreaterThanThreshold"),
+    "redis_failover": ("AWS/ElastiCache", "IsMaster", "Minimum", "LessThanThreshold"),
     "waf_blocked": ("AWS/WAFV2", "BlockedRequests", "Sum", "GreaterThanThreshold"),
     "app_cache_hit_ratio": ("app", "CacheHitRatio", "Average", "LessThanThreshold"),
     "app_5xx": ("app", "Backend5xx", "Sum", "GreaterThanThreshold"),
@@ -110,6 +112,8 @@ def expected_dimensions(stack: Stack, env: str) -> dict[str, list[dict[str, str]
         "ReplicationGroups"
     ]
     nodes = [{"CacheClusterId": member} for member in redis["MemberClusters"]]
+    members = redis["NodeGroups"][0]["NodeGroupMembers"]
+    (primary_node,) = [m["CacheClusterId"] for m in members if m.get("CurrentRole") == "primary"]
     primary = [{"DBInstanceIdentifier": f"{prefix}-mysql"}]
     by_kind = {
         "alb_5xx": [public],
@@ -125,6 +129,7 @@ def expected_dimensions(stack: Stack, env: str) -> dict[str, list[dict[str, str]
         "waf_blocked": [{"WebACL": WEB_ACL, "Region": ENVS[env]["webstack_region"], "Rule": "ALL"}],
         "app_cache_hit_ratio": [{}],
         "app_5xx": [{}],
+        "redis_failover": [{"CacheClusterId": primary_node}],
     }
     return by_kind | {kind: nodes for kind in REDIS_KINDS}
 
@@ -166,6 +171,27 @@ def test_each_alarm_watches_its_metric_on_the_environments_resources(stack: Stac
         assert alarm["Period"] == wanted[kind].get("period", 60)
         assert alarm["EvaluationPeriods"] == wanted[kind].get("evaluation_periods", 5)
         assert alarm["AlarmActions"] == alarm["OKActions"] == [topic], name
+        listed = stack.client("cloudwatch").list_tags_for_resource(ResourceARN=alarm["AlarmArn"])["Tags"]
+        tags = {tag["Key"]: tag["Value"] for tag in listed}
+        assert (tags.get("Environment"), tags.get("Tier")) == (ENVS[env]["webstack_environment"], "monitoring"), name
+
+
+@pytest.mark.stack("deploy")
+@pytest.mark.parametrize("env", ["prod", "staging"])
+def test_the_instances_may_publish_into_the_namespace_the_app_alarms_read(stack: Stack, env: str) -> None:
+    """The hosts' agent writes to the namespace the instance policy allows; the app alarms read that one."""
+    prefix = ENVS[env]["webstack_prefix"]
+    app_namespaces = {a["Namespace"] for a in alarms(stack, prefix).values() if a["MetricName"] in APP_METRICS}
+    iam = stack.client("iam")
+    for tier in ("frontend", "backend"):
+        role = f"{prefix}-{tier}-instance"
+        document = iam.get_role_policy(RoleName=role, PolicyName=role)["PolicyDocument"]
+        allowed = {
+            statement["Condition"]["StringEquals"]["cloudwatch:namespace"]
+            for statement in document["Statement"]
+            if "cloudwatch:PutMetricData" in statement["Action"]
+        }
+        assert allowed == app_namespaces == {prefix}, (tier, allowed, app_namespaces)
 
 
 @pytest.mark.stack("deploy")
@@ -173,6 +199,8 @@ def test_only_an_environment_with_the_replicas_has_lag_alarms(stack: Stack) -> N
     assert {"webstack-prod-mysql-replica-lag"} <= set(alarms(stack, "webstack-prod"))
     assert any(name.startswith("webstack-prod-redis-replication-lag-") for name in alarms(stack, "webstack-prod"))
     assert not [name for name in alarms(stack, "webstack-staging") if "lag" in name]
+    assert "webstack-prod-redis-failover" in alarms(stack, "webstack-prod")
+    assert "webstack-staging-redis-failover" not in alarms(stack, "webstack-staging")
 
 
 @pytest.mark.stack("deploy")
@@ -258,7 +286,7 @@ def test_the_layer_alone_is_a_no_op_of_few_reads(stack: Stack, env: str) -> None
     assert run.changed == 0
     assert mutating(run.requests) == []
     # Three layers' outputs (two pages for data and compute), the topic, the log groups and filters,
-    # two reads per alarm, the alarms by prefix, the dashboard, its own outputs: prod has 21 alarms.
+    # the alarms by prefix (one page) and each alarm's tags, the dashboard, its own outputs: prod has 21 alarms.
     alarm_count = len(alarms(stack, ENVS[env]["webstack_prefix"]))
     assert len(run.requests) <= 2 * alarm_count + 40, actions(run.requests)
 
@@ -308,6 +336,12 @@ BAD_VALUES: list[tuple[str, str, dict[str, Any], list[str]]] = [
         "staging",
         {"monitoring_alarms": {"mysql_replica_lag": {"threshold": 60}}},
         ["monitoring_alarms.mysql_replica_lag", "data_mysql_read_replica is false"],
+    ),
+    (
+        "failover-without-a-replica",
+        "staging",
+        {"monitoring_alarms": {"redis_failover": {"threshold": 1}}},
+        ["monitoring_alarms.redis_failover", "data_redis_replicas is 0"],
     ),
     (
         "subscription-without-an-address",
