@@ -1,0 +1,469 @@
+#!/usr/bin/env python3
+"""What a booted host needs to run its AWS code unchanged on this machine.
+
+    scripts/hostaws.py serve --emulator URL --ca-cert CA.pem --ca-key CA.key --state DIR --prefix P [--prefix P2]
+        the AWS service endpoints the instances of the environments use, behind TLS on the
+        hostlab bridge (nginx, a certificate signed by the demo CA, proxied to the emulator),
+        and the instance metadata service (IMDSv2) at 169.254.169.254; runs until stopped
+    scripts/hostaws.py names --emulator URL --prefix P
+        the names a host of that environment resolves to this machine, one per line
+    scripts/hostaws.py attach HOST INSTANCE_ID --state DIR
+        route the hostlab host's 169.254.169.254 to this machine and answer its metadata
+        as the emulator's instance INSTANCE_ID
+
+On AWS an instance reaches `ssm.<region>.amazonaws.com`, `<bucket>.s3.amazonaws.com`, ...
+over TLS with Amazon's certificates, and takes its credentials, identity and region from
+the metadata service. Here the same code runs unchanged: the names resolve to the
+controller (the host's /etc/hosts, written by hostlab's aliases), a TLS proxy holds a
+certificate for them signed by the demo CA (which the host trusts, as an instance trusts
+Amazon's), and a metadata service answers each host as the emulator instance it stands
+for (by the address the request comes from).
+
+No AWS knowledge is copied into this file: the names come from the actions and resources
+the environment's instance policies allow (mapped to endpoint prefixes by botocore's own
+service models), the metadata from the emulator's DescribeInstances, the credentials from
+the emulator's STS (AssumeRole of the instance profile's role).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import http.server
+import json
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.exceptions import UnknownServiceError
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import hostlab  # noqa: E402 - the bridge, its address and the hosts' namespaces
+
+LOG = logging.getLogger("hostaws")
+IMDS_ADDRESS = "169.254.169.254"
+TOKEN_MAX_TTL = 21600  # what IMDSv2 accepts, in seconds
+CREDENTIAL_SECONDS = 3600
+
+
+def aws(service: str, endpoint: str, region: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+    )
+
+
+# --- the names -----------------------------------------------------------------------------
+
+
+def instance_policies(iam: Any, prefix: str) -> list[dict[str, Any]]:
+    """The inline policy documents of the environment's instance roles (the compute layer's)."""
+    documents = []
+    for page in iam.get_paginator("list_instance_profiles").paginate():
+        for profile in page["InstanceProfiles"]:
+            if not profile["InstanceProfileName"].startswith(f"{prefix}-"):
+                continue
+            for role in profile["Roles"]:
+                for name in iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]:
+                    documents.append(iam.get_role_policy(RoleName=role["RoleName"], PolicyName=name)["PolicyDocument"])
+    return documents
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def endpoint_prefix(iam_prefix: str) -> str | None:
+    """The endpoint prefix of the service an IAM action prefix names (cloudwatch -> monitoring)."""
+    try:
+        return botocore.session.get_session().get_service_model(iam_prefix).endpoint_prefix
+    except UnknownServiceError:
+        return None
+
+
+def names(iam: Any, prefix: str, region: str) -> list[str]:
+    """Every name an instance of the environment calls AWS by: its policies' services, its buckets."""
+    services, buckets = set(), set()
+    for document in instance_policies(iam, prefix):
+        for statement in as_list(document.get("Statement", [])):
+            if statement.get("Effect") != "Allow":
+                continue
+            for action in as_list(statement.get("Action", [])):
+                service = endpoint_prefix(action.split(":", 1)[0])
+                if service:
+                    services.add(service)
+            for resource in as_list(statement.get("Resource", [])):
+                if resource.startswith("arn:aws:s3:::"):
+                    buckets.add(resource[len("arn:aws:s3:::") :].split("/", 1)[0])
+    found = set()
+    for service in services:
+        found.add(f"{service}.{region}.amazonaws.com")
+        if service == "s3":
+            found.add("s3.amazonaws.com")
+    for bucket in buckets:
+        if "*" not in bucket:
+            found |= {f"{bucket}.s3.amazonaws.com", f"{bucket}.s3.{region}.amazonaws.com"}
+    return sorted(found)
+
+
+# --- TLS -----------------------------------------------------------------------------------
+
+
+def server_certificate(ca_cert: Path, ca_key: Path, dns_names: list[str], out: Path) -> tuple[Path, Path]:
+    """A certificate for ``dns_names`` signed by the demo CA (made again when the names change)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    out.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path, names_path = out / "endpoints.pem", out / "endpoints.key", out / "endpoints.names"
+    wanted = "\n".join(dns_names) + "\n"
+    if cert_path.exists() and key_path.exists() and names_path.exists() and names_path.read_text() == wanted:
+        return cert_path, key_path
+    ca = x509.load_pem_x509_certificate(ca_cert.read_bytes())
+    signer = serialization.load_pem_private_key(ca_key.read_bytes(), password=None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_names[0])]))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name) for name in dns_names]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(signer, hashes.SHA256())
+    )
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    key_path.chmod(0o600)
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM) + ca_cert.read_bytes())
+    names_path.write_text(wanted)
+    return cert_path, key_path
+
+
+# --- the endpoints' proxy ------------------------------------------------------------------
+
+NGINX_CONF = """\
+# Written by scripts/hostaws.py: AWS service endpoints behind TLS, proxied to the emulator.
+daemon off;
+pid {state}/nginx.pid;
+error_log {state}/nginx-error.log warn;
+worker_processes 1;
+events {{ worker_connections 256; }}
+http {{
+    access_log {state}/nginx-access.log;
+    client_body_temp_path {state}/tmp/body;
+    proxy_temp_path {state}/tmp/proxy;
+    fastcgi_temp_path {state}/tmp/fastcgi;
+    uwsgi_temp_path {state}/tmp/uwsgi;
+    scgi_temp_path {state}/tmp/scgi;
+    server_names_hash_bucket_size 128;
+    client_max_body_size 0;
+    server {{
+        listen {address}:443 ssl default_server;
+        server_name {names};
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        location / {{
+            proxy_pass {emulator};
+            proxy_http_version 1.1;
+            proxy_set_header Host $host;
+            proxy_request_buffering off;
+            proxy_buffering off;
+            proxy_read_timeout 300s;
+        }}
+    }}
+}}
+"""
+
+
+def write_nginx_conf(state: Path, emulator: str, dns_names: list[str], cert: Path, key: Path) -> Path:
+    for sub in ("tmp/body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi"):
+        (state / sub).mkdir(parents=True, exist_ok=True)
+    conf = state / "nginx.conf"
+    conf.write_text(
+        NGINX_CONF.format(
+            state=state, address=hostlab.CONTROLLER, names=" ".join(dns_names), cert=cert, key=key, emulator=emulator
+        )
+    )
+    return conf
+
+
+# --- the instance metadata service ----------------------------------------------------------
+
+
+def registry(state: Path) -> dict[str, str]:
+    """host address -> the emulator instance it stands for."""
+    path = state / "instances.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def attach(host: str, instance_id: str, state: Path) -> str:
+    """Route the host's metadata address to this machine; answer it as ``instance_id``."""
+    address = hostlab.host_address(host)
+    if not address:
+        raise SystemExit(f"hostaws: no hostlab host named {host}")
+    subprocess.run(
+        ["ip", "-n", hostlab.netns(host), "route", "replace", f"{IMDS_ADDRESS}/32", "dev", "host0"], check=True
+    )
+    state.mkdir(parents=True, exist_ok=True)
+    entries = registry(state) | {address: instance_id}
+    temporary = state / "instances.json.tmp"
+    temporary.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
+    temporary.replace(state / "instances.json")
+    return address
+
+
+class Metadata:
+    """What the metadata service answers for one emulator instance, read from the emulator."""
+
+    def __init__(self, endpoint: str, region: str) -> None:
+        self.endpoint, self.region = endpoint, region
+        self.lock = threading.Lock()
+        self.credentials: dict[str, tuple[float, dict[str, str]]] = {}
+
+    def instance(self, instance_id: str) -> dict[str, Any] | None:
+        ec2 = aws("ec2", self.endpoint, self.region)
+        reservations = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+        found = [i for r in reservations for i in r["Instances"]]
+        return found[0] if found else None
+
+    def role(self, instance: dict[str, Any]) -> str | None:
+        profile = (instance.get("IamInstanceProfile") or {}).get("Arn", "")
+        if not profile:
+            return None
+        iam = aws("iam", self.endpoint, self.region)
+        roles = iam.get_instance_profile(InstanceProfileName=profile.rsplit("/", 1)[1])["InstanceProfile"]["Roles"]
+        return roles[0]["RoleName"] if roles else None
+
+    def role_credentials(self, instance_id: str, role: str) -> dict[str, str]:
+        with self.lock:
+            cached = self.credentials.get(instance_id)
+            if cached and cached[0] > time.time() + 300:
+                return cached[1]
+            iam = aws("iam", self.endpoint, self.region)
+            arn = iam.get_role(RoleName=role)["Role"]["Arn"]
+            answer = aws("sts", self.endpoint, self.region).assume_role(
+                RoleArn=arn, RoleSessionName=instance_id, DurationSeconds=CREDENTIAL_SECONDS
+            )["Credentials"]
+            now = datetime.datetime.now(datetime.UTC)
+            document = {
+                "Code": "Success",
+                "LastUpdated": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "Type": "AWS-HMAC",
+                "AccessKeyId": answer["AccessKeyId"],
+                "SecretAccessKey": answer["SecretAccessKey"],
+                "Token": answer["SessionToken"],
+                "Expiration": (now + datetime.timedelta(seconds=CREDENTIAL_SECONDS)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+            self.credentials[instance_id] = (time.time() + CREDENTIAL_SECONDS, document)
+            return document
+
+    def answer(self, instance: dict[str, Any], path: str) -> tuple[int, str, str]:
+        """(status, content type, body) for a GET of /latest/<path>."""
+        placement = instance.get("Placement", {})
+        role = self.role(instance)
+        tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
+        tags_allowed = (instance.get("MetadataOptions") or {}).get("InstanceMetadataTags") == "enabled"
+        meta = {
+            "ami-id": instance.get("ImageId", ""),
+            "instance-id": instance["InstanceId"],
+            "instance-type": instance.get("InstanceType", ""),
+            "local-ipv4": instance.get("PrivateIpAddress", ""),
+            "local-hostname": instance.get("PrivateDnsName", ""),
+            "hostname": instance.get("PrivateDnsName", ""),
+            "mac": (instance.get("NetworkInterfaces") or [{}])[0].get("MacAddress", ""),
+            "placement/availability-zone": placement.get("AvailabilityZone", ""),
+            "placement/region": self.region,
+        }
+        text = "text/plain"
+        if path == "dynamic/instance-identity/document":
+            document = {
+                "accountId": (instance.get("IamInstanceProfile") or {}).get("Arn", "::::0").split(":")[4],
+                "architecture": instance.get("Architecture", "x86_64"),
+                "availabilityZone": placement.get("AvailabilityZone", ""),
+                "imageId": instance.get("ImageId", ""),
+                "instanceId": instance["InstanceId"],
+                "instanceType": instance.get("InstanceType", ""),
+                "privateIp": instance.get("PrivateIpAddress", ""),
+                "region": self.region,
+                "version": "2017-09-30",
+            }
+            return 200, "application/json", json.dumps(document, indent=2)
+        if not path.startswith("meta-data"):
+            return 404, text, "Not Found"
+        key = path[len("meta-data") :].strip("/")
+        if key == "":
+            listing = sorted({k.split("/")[0] + ("/" if "/" in k else "") for k in meta} | {"iam/"})
+            return 200, text, "\n".join(listing + (["tags/"] if tags_allowed else []))
+        if key in meta:
+            return 200, text, meta[key]
+        if key == "placement":
+            return 200, text, "availability-zone\nregion"
+        if key == "iam":
+            return (200, text, "info\nsecurity-credentials/") if role else (404, text, "Not Found")
+        if key == "iam/security-credentials":
+            return (200, text, role) if role else (404, text, "Not Found")
+        if role and key == f"iam/security-credentials/{role}":
+            return 200, text, json.dumps(self.role_credentials(instance["InstanceId"], role), indent=2)
+        if role and key == "iam/info":
+            profile = instance["IamInstanceProfile"]
+            info = {"Code": "Success", "InstanceProfileArn": profile["Arn"], "InstanceProfileId": profile.get("Id", "")}
+            return 200, "application/json", json.dumps(info, indent=2)
+        if tags_allowed and key == "tags/instance":
+            return 200, text, "\n".join(sorted(tags))
+        if tags_allowed and key.startswith("tags/instance/") and key.split("/", 2)[2] in tags:
+            return 200, text, tags[key.split("/", 2)[2]]
+        return 404, text, "Not Found"
+
+
+def make_handler(metadata: Metadata, state: Path) -> type[http.server.BaseHTTPRequestHandler]:
+    tokens: dict[str, tuple[str, float]] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        server_version = "EC2ws"
+        sys_version = ""
+
+        def log_message(self, format: str, *args: Any) -> None:
+            LOG.info("imds %s %s", self.client_address[0], format % args)
+
+        def reply(self, status: int, body: str, content_type: str = "text/plain", headers: dict | None = None) -> None:
+            data = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_PUT(self) -> None:
+            if self.path != "/latest/api/token":
+                return self.reply(404, "Not Found")
+            if self.headers.get("X-Forwarded-For"):
+                return self.reply(403, "Forbidden")  # as IMDS: a proxied request gets no token
+            try:
+                ttl = int(self.headers.get("X-aws-ec2-metadata-token-ttl-seconds", ""))
+            except ValueError:
+                return self.reply(400, "Bad Request")
+            if not 1 <= ttl <= TOKEN_MAX_TTL:
+                return self.reply(400, "Bad Request")
+            token = secrets.token_urlsafe(40)
+            tokens[token] = (self.client_address[0], time.time() + ttl)
+            return self.reply(200, token, headers={"X-aws-ec2-metadata-token-ttl-seconds": str(ttl)})
+
+        def do_GET(self) -> None:
+            source = self.client_address[0]
+            instance_id = registry(state).get(source)
+            if instance_id is None:
+                return self.reply(404, "Not Found")
+            instance = metadata.instance(instance_id)
+            if instance is None:
+                return self.reply(404, "Not Found")
+            token = self.headers.get("X-aws-ec2-metadata-token")
+            held = tokens.get(token or "")
+            valid = held is not None and held[0] == source and held[1] > time.time()
+            required = (instance.get("MetadataOptions") or {}).get("HttpTokens", "optional") == "required"
+            if (token is not None and not valid) or (required and not valid):
+                return self.reply(401, "Unauthorized")
+            if not self.path.startswith("/latest/"):
+                return self.reply(200, "latest") if self.path == "/" else self.reply(404, "Not Found")
+            status, content_type, body = metadata.answer(instance, self.path[len("/latest/") :].rstrip("/"))
+            return self.reply(status, body, content_type)
+
+    return Handler
+
+
+# --- serve -----------------------------------------------------------------------------------
+
+
+def ensure_imds_address() -> None:
+    """The metadata address on the bridge, so that hosts whose route points there reach this machine."""
+    shown = subprocess.run(["ip", "-o", "addr", "show", "dev", hostlab.BRIDGE], capture_output=True, text=True)
+    if f" {IMDS_ADDRESS}/32 " not in shown.stdout:
+        subprocess.run(["ip", "addr", "add", f"{IMDS_ADDRESS}/32", "dev", hostlab.BRIDGE], check=True)
+
+
+def serve(args: argparse.Namespace) -> None:
+    state = Path(args.state).resolve()
+    state.mkdir(parents=True, exist_ok=True)
+    hostlab.ensure_bridge()
+    ensure_imds_address()
+    iam = aws("iam", args.emulator, args.region)
+    dns_names = sorted({name for prefix in args.prefix for name in names(iam, prefix, args.region)})
+    if not dns_names:
+        raise SystemExit(f"hostaws: no instance policy found for {', '.join(args.prefix)}: deploy the compute layer")
+    cert, key = server_certificate(Path(args.ca_cert), Path(args.ca_key), dns_names, state)
+    conf = write_nginx_conf(state, args.emulator, dns_names, cert, key)
+    nginx = subprocess.Popen(["nginx", "-c", str(conf), "-e", str(state / "nginx-error.log")])
+    server = http.server.ThreadingHTTPServer(
+        (IMDS_ADDRESS, 80), make_handler(Metadata(args.emulator, args.region), state)
+    )
+    (state / "serve.pid").write_text(f"{os.getpid()}\n")
+    LOG.info("endpoints %s on %s:443, metadata on %s:80", ", ".join(dns_names), hostlab.CONTROLLER, IMDS_ADDRESS)
+
+    def stop(*_: Any) -> None:
+        nginx.terminate()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        server.serve_forever()
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+        (state / "serve.pid").unlink(missing_ok=True)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve_parser = sub.add_parser("serve")
+    names_parser = sub.add_parser("names")
+    for command in (serve_parser, names_parser):
+        command.add_argument("--emulator", default=os.environ.get("AWS_ENDPOINT_URL"), required=False)
+        command.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+        command.add_argument("--prefix", action="append", required=True)
+    serve_parser.add_argument("--ca-cert", required=True)
+    serve_parser.add_argument("--ca-key", required=True)
+    serve_parser.add_argument("--state", required=True)
+    attach_parser = sub.add_parser("attach")
+    attach_parser.add_argument("host")
+    attach_parser.add_argument("instance_id")
+    attach_parser.add_argument("--state", required=True)
+    args = parser.parse_args()
+    if args.command == "attach":
+        print(attach(args.host, args.instance_id, Path(args.state)))
+        return
+    if not args.emulator:
+        parser.error("--emulator (or AWS_ENDPOINT_URL) is required")
+    if args.command == "names":
+        iam = aws("iam", args.emulator, args.region)
+        print("\n".join(sorted({n for prefix in args.prefix for n in names(iam, prefix, args.region)})))
+        return
+    serve(args)
+
+
+if __name__ == "__main__":
+    main()
