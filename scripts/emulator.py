@@ -192,6 +192,44 @@ def patch_moto() -> None:
     patch_launch_templates()
     patch_certificate_users()
     patch_bucket_policy_transport()
+    patch_instances_from_launch_templates()
+
+
+def patch_instances_from_launch_templates() -> None:
+    """Instances launched from a launch template take its instance profile and metadata options (E40).
+
+    On AWS an instance that an Auto Scaling group (or RunInstances) launches from a
+    template carries the template's IamInstanceProfile and MetadataOptions (IMDSv2
+    required, the hop limit, instance tags in the metadata). moto 5.2.5 takes the
+    template's user data, type, key, security groups and block devices, but not
+    those two: its instances had no role and took IMDSv1, so nothing asking the
+    instance for its credentials (scripts/hostaws.py) or checking IMDSv2 on running
+    instances saw what AWS would show. What RunInstances itself names still wins.
+    """
+    from moto.ec2.models.instances import InstanceBackend, MetadataOptions
+
+    moto_run_instances = InstanceBackend.run_instances
+
+    def run_instances(self: Any, image_id: str, count: int, user_data: Any, security_group_names: Any, **kwargs: Any):
+        reservation = moto_run_instances(self, image_id, count, user_data, security_group_names, **kwargs)
+        if not kwargs.get("launch_template"):
+            return reservation
+        template = self._get_template_from_args(kwargs["launch_template"]).data
+        profile = template.get("IamInstanceProfile") or {}
+        options = template.get("MetadataOptions")
+        named = kwargs.get("iam_instance_profile_name") or kwargs.get("iam_instance_profile_arn")
+        for instance in reservation.instances:
+            if options and not kwargs.get("metadata_options"):
+                instance.metadata_options = MetadataOptions(options)
+            if profile and not named and not self.iam_instance_profile_associations.get(instance.id):
+                self.associate_iam_instance_profile(
+                    instance_id=instance.id,
+                    iam_instance_profile_name=profile.get("Name"),
+                    iam_instance_profile_arn=profile.get("Arn"),
+                )
+        return reservation
+
+    InstanceBackend.run_instances = run_instances
 
 
 def patch_bucket_policy_transport() -> None:

@@ -7,9 +7,10 @@
         and the instance metadata service (IMDSv2) at 169.254.169.254; runs until stopped
     scripts/hostaws.py names --emulator URL --prefix P
         the names a host of that environment resolves to this machine, one per line
-    scripts/hostaws.py attach HOST INSTANCE_ID --state DIR
+    scripts/hostaws.py attach HOST INSTANCE_ID --state DIR [--ca-cert CA.pem]
         route the hostlab host's 169.254.169.254 to this machine and answer its metadata
-        as the emulator's instance INSTANCE_ID
+        as the emulator's instance INSTANCE_ID; with --ca-cert, make the host trust the
+        demo CA as an AMI trusts Amazon's (the system store, and the SDKs' own bundles)
 
 On AWS an instance reaches `ssm.<region>.amazonaws.com`, `<bucket>.s3.amazonaws.com`, ...
 over TLS with Amazon's certificates, and takes its credentials, identity and region from
@@ -122,6 +123,44 @@ def names(iam: Any, prefix: str, region: str) -> list[str]:
 # --- TLS -----------------------------------------------------------------------------------
 
 
+def ensure_ca(folder: Path) -> tuple[Path, Path]:
+    """The demo CA (ca.pem, ca.key 0600 in ``folder``): made once, then reused."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    KEY_USAGE = x509.KeyUsage(
+        digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False, key_encipherment=False,
+        data_encipherment=False, key_agreement=False, encipher_only=False, decipher_only=False,
+    )  # fmt: skip
+    ca_cert, ca_key = folder / "ca.pem", folder / "ca.key"
+    if ca_cert.exists() and ca_key.exists():
+        return ca_cert, ca_key
+    folder.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "webstack demo CA")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(KEY_USAGE, critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    ca_key.touch(mode=0o600)
+    ca_key.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    ca_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return ca_cert, ca_key
+
+
 def server_certificate(ca_cert: Path, ca_key: Path, dns_names: list[str], out: Path) -> tuple[Path, Path]:
     """A certificate for ``dns_names`` signed by the demo CA (made again when the names change)."""
     from cryptography import x509
@@ -217,11 +256,38 @@ def registry(state: Path) -> dict[str, str]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def attach(host: str, instance_id: str, state: Path) -> str:
+# What the demo's image carries so that the demo CA is trusted everywhere Amazon's is on an
+# AMI: the system store, and, for every process systemd starts (the user data, the
+# services), the SDKs' CA bundle variable: botocore from pip trusts certifi's bundle,
+# not the system's, where Amazon's roots are anyway.
+TRUST_CA = """set -e
+cat > /usr/local/share/ca-certificates/webstack-demo-ca.crt
+update-ca-certificates >/dev/null
+install -d /etc/systemd/system.conf.d
+printf '[Manager]\\nDefaultEnvironment=AWS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt\\n' \\
+  > /etc/systemd/system.conf.d/webstack-demo-ca.conf
+grep -q '^AWS_CA_BUNDLE=' /etc/environment 2>/dev/null ||
+  echo AWS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt >> /etc/environment
+systemctl daemon-reexec
+"""
+
+
+def trust_ca(host: str, ca_cert: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "hostlab.py"), "ssh", host, TRUST_CA],
+        input=ca_cert.read_text(), capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"hostaws: {host} could not be made to trust {ca_cert}: {done.stderr.strip()}")
+
+
+def attach(host: str, instance_id: str, state: Path, ca_cert: Path | None = None) -> str:
     """Route the host's metadata address to this machine; answer it as ``instance_id``."""
     address = hostlab.host_address(host)
     if not address:
         raise SystemExit(f"hostaws: no hostlab host named {host}")
+    if ca_cert is not None:
+        trust_ca(host, ca_cert)
     subprocess.run(
         ["ip", "-n", hostlab.netns(host), "route", "replace", f"{IMDS_ADDRESS}/32", "dev", "host0"], check=True
     )
@@ -452,9 +518,10 @@ def main() -> None:
     attach_parser.add_argument("host")
     attach_parser.add_argument("instance_id")
     attach_parser.add_argument("--state", required=True)
+    attach_parser.add_argument("--ca-cert")
     args = parser.parse_args()
     if args.command == "attach":
-        print(attach(args.host, args.instance_id, Path(args.state)))
+        print(attach(args.host, args.instance_id, Path(args.state), Path(args.ca_cert) if args.ca_cert else None))
         return
     if not args.emulator:
         parser.error("--emulator (or AWS_ENDPOINT_URL) is required")

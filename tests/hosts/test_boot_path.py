@@ -1,14 +1,17 @@
 """The boot path: a fresh host configures itself from its launch template's user data and the bundle.
 
 No controller run touches the host. The test deploys staging's site.yml to an
-emulator on the hostlab bridge (provision and the bundle published; the data
-layer is left out: the frontend does not read it), takes the frontend launch
-template's user data as the compute role rendered it, and runs it on a freshly
-booted Debian 12 host the way cloud-init does: as root, in a transient systemd
-service. The host gets what EC2 gives an instance: credentials and a region (here
-in the environment, with the SDK's standard AWS_ENDPOINT_URL naming the emulator,
-where an instance would use the instance metadata service). It must then answer
-/healthz with 200. The steps' times make the boot timeline (docs/HOSTS.md).
+emulator (provision and the bundle published; the data layer is left out: the
+frontend does not read it), takes the frontend launch template's user data as
+the compute role rendered it, and runs it on a freshly booted Debian 12 host the
+way cloud-init does: as root, in a transient systemd service, with nothing in its
+environment. The host gets what EC2 gives an instance (scripts/hostaws.py): the
+AWS names its instance policy allows resolve to a TLS proxy in front of the
+emulator, signed by a CA the image trusts, and a metadata service (IMDSv2)
+answers as the instance the Auto Scaling group launched in the emulator: its
+id, region and role credentials. It must then answer /healthz with 200 and tag
+that instance with its bundle version. The steps' times make the boot timeline
+(docs/HOSTS.md).
 
 Needs root, systemd-nspawn and the cached root file system (`make hosts-test`).
 """
@@ -31,9 +34,12 @@ from typing import Any
 import boto3
 import pytest
 
+from .lab import ensure_ca, free_port, wait_listening
+
 ROOT = Path(__file__).resolve().parents[2]
 HOSTLAB = [sys.executable, str(ROOT / "scripts" / "hostlab.py")]
 EMULATOR = [sys.executable, str(ROOT / "scripts" / "emulator.py")]
+HOSTAWS = [sys.executable, str(ROOT / "scripts" / "hostaws.py")]
 HOST = "boot-frontend"
 CONTROLLER = "10.231.0.1"
 PREFIX = "webstack-staging"
@@ -55,14 +61,6 @@ def on_host(command: str, stdin: str | None = None, timeout: float = 60) -> subp
     )
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class Booted:
     """What the boot produced: the host's address, the emulator's env, the user data's run and its timeline."""
 
@@ -74,6 +72,7 @@ class Booted:
         self.run: subprocess.CompletedProcess | None = None
         self.run_seconds = 0.0
         self.log = ""
+        self.instance_id = ""
 
     def client(self, service: str) -> Any:
         return boto3.client(
@@ -87,23 +86,19 @@ class Booted:
 
 @pytest.fixture(scope="module")
 def booted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
-    started = time.monotonic()
-    up = hostlab("up", HOST, check=True)
-    address = json.loads(up.stdout)[HOST]
-    boot_seconds = time.monotonic() - started
-    state = tmp_path_factory.mktemp("boot-emulator")
+    folder = tmp_path_factory.mktemp("boot-path")
     port = str(free_port())
-    emulator_env = {**os.environ, "EMULATOR_STATE_DIR": str(state), "EMULATOR_BIND": CONTROLLER, "EMULATOR_PORT": port}
+    emulator_env = {**os.environ, "EMULATOR_STATE_DIR": str(folder / "emulator"), "EMULATOR_PORT": port}
     subprocess.run([*EMULATOR, "start"], env=emulator_env, check=True, capture_output=True, timeout=120)
     env = {
-        "AWS_ENDPOINT_URL": f"http://{CONTROLLER}:{port}",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
     }
+    serve = None
     try:
-        booted = Booted(address, env)
-        booted.boot_seconds = boot_seconds
+        booted = Booted("", env)
         playbook_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | env
         playbook_env |= {"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
         started = time.monotonic()
@@ -120,16 +115,42 @@ def booted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
             LaunchTemplateName=f"{PREFIX}-frontend", Versions=["$Default"]
         )["LaunchTemplateVersions"]
         booted.user_data = base64.b64decode(version["LaunchTemplateData"]["UserData"]).decode()
+        group = booted.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[f"{PREFIX}-frontend"])
+        booted.instance_id = group["AutoScalingGroups"][0]["Instances"][0]["InstanceId"]
+
+        # What an instance has on AWS: the service names behind TLS, a metadata service that
+        # answers as the instance the group launched, an image that trusts the certificates.
+        names = subprocess.run(
+            [*HOSTAWS, "names", "--prefix", PREFIX], env=playbook_env, capture_output=True, text=True, check=True
+        ).stdout.split()
+        ca_cert, ca_key = ensure_ca(folder / "ca")
+        serve = subprocess.Popen(
+            [*HOSTAWS, "serve", "--prefix", PREFIX, "--ca-cert", str(ca_cert), "--ca-key", str(ca_key),
+             "--state", str(folder / "hostaws")],
+            env=playbook_env, stdout=(folder / "hostaws.log").open("w"), stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        wait_listening("169.254.169.254", 80, serve)
+        wait_listening(CONTROLLER, 443, serve)
+        started = time.monotonic()
+        aliases = [arg for name in names for arg in ("--alias", f"{name}=controller")]
+        up = hostlab("up", HOST, *aliases, check=True)
+        booted.address = json.loads(up.stdout)[HOST]
+        booted.boot_seconds = time.monotonic() - started
+        subprocess.run(
+            [*HOSTAWS, "attach", HOST, booted.instance_id, "--state", str(folder / "hostaws"), "--ca-cert",
+             str(ca_cert)],
+            check=True, capture_output=True, timeout=180,
+        )  # fmt: skip
 
         # As cloud-init does: the script, as root, in a service of its own, once the host is up.
+        # Nothing in its environment: no endpoint, no credentials, no region.
         written = on_host(
             "install -d /var/lib/cloud/instance && cat > /var/lib/cloud/instance/user-data", booted.user_data
         )
         assert written.returncode == 0, written.stderr
-        setenv = " ".join(f"--setenv={key}={value}" for key, value in env.items())
         started = time.monotonic()
         booted.run = on_host(
-            f"systemd-run --unit=webstack-user-data --wait --collect --service-type=oneshot {setenv} "
+            "systemd-run --unit=webstack-user-data --wait --collect --service-type=oneshot "
             "/bin/bash /var/lib/cloud/instance/user-data",
             timeout=900,
         )
@@ -137,8 +158,11 @@ def booted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
         booted.log = on_host("cat /var/log/webstack-bootstrap.log").stdout
         yield booted
     finally:
-        subprocess.run([*EMULATOR, "stop"], env=emulator_env, check=False, capture_output=True, timeout=60)
         hostlab("down", HOST)
+        if serve is not None:
+            serve.terminate()
+            serve.wait(timeout=30)
+        subprocess.run([*EMULATOR, "stop"], env=emulator_env, check=False, capture_output=True, timeout=60)
 
 
 def steps(log: str) -> dict[str, float]:
@@ -179,9 +203,16 @@ def test_the_host_applied_the_published_bundle(booted: Booted) -> None:
 def test_no_package_mirror_and_no_ssm_agent_do_not_stop_the_host(booted: Booted) -> None:
     # Every package the user data needs is in the image: no apt-get ran (the host has no mirror).
     assert "Reading package lists" not in booted.log
+    # The agent's package is not in the emulator's S3: logged, and the host serves all the same.
     assert "WARNING: the SSM agent could not be installed; the host serves without Session Manager" in booted.log
-    # No instance metadata service here: the bundle-version tag is only logged as not set.
-    assert "WARNING: could not tag the instance with its bundle version" in booted.log
+
+
+def test_the_instance_tags_itself_with_the_bundle_it_applied(booted: Booted) -> None:
+    """With the instance's own credentials and identity, from the metadata service (IMDSv2)."""
+    assert "WARNING: could not tag the instance" not in booted.log
+    (reservation,) = booted.client("ec2").describe_instances(InstanceIds=[booted.instance_id])["Reservations"]
+    tags = {t["Key"]: t["Value"] for t in reservation["Instances"][0].get("Tags", [])}
+    assert tags.get("webstack:bundle-version") == on_host("cat /etc/webstack/bundle-version").stdout.strip()
 
 
 def test_the_boot_timeline(booted: Booted) -> None:

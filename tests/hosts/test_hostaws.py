@@ -12,20 +12,19 @@ Needs root, systemd-nspawn and the cached root file system (`make hosts-test`).
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+
+from .lab import ensure_ca, free_port, wait_listening
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTLAB = [sys.executable, str(ROOT / "scripts" / "hostlab.py")]
@@ -43,56 +42,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def make_ca(folder: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "webstack demo CA (test)")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    ca_cert, ca_key = folder / "ca.pem", folder / "ca.key"
-    ca_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    ca_key.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return ca_cert, ca_key
-
-
 def on_host(command: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [*HOSTLAB, "ssh", HOST, command], input=stdin, capture_output=True, text=True, check=False, timeout=120
     )
-
-
-def wait_listening(address: str, port: int, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"hostaws serve exited with {process.returncode}"
-        with socket.socket() as sock:
-            sock.settimeout(0.5)
-            if sock.connect_ex((address, port)) == 0:
-                return
-        time.sleep(0.2)
-    raise AssertionError(f"nothing listens on {address}:{port} after {timeout} s")
 
 
 class Lab:
@@ -167,7 +120,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         names = subprocess.run(
             [*HOSTAWS, "names", "--prefix", PREFIX], env=env, capture_output=True, text=True, check=True
         ).stdout.split()
-        ca_cert, ca_key = make_ca(folder)
+        ca_cert, ca_key = ensure_ca(folder / "ca")
         serve = subprocess.Popen(
             [*HOSTAWS, "serve", "--prefix", PREFIX, "--ca-cert", str(ca_cert), "--ca-key", str(ca_key),
              "--state", str(folder / "state")],
@@ -177,14 +130,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         wait_listening("10.231.0.1", 443, serve)
         aliases = [arg for name in names for arg in ("--alias", f"{name}=controller")]
         subprocess.run([*HOSTLAB, "up", HOST, *aliases], check=True, capture_output=True, timeout=600)
-        installed = on_host(
-            "cat > /usr/local/share/ca-certificates/webstack-demo-ca.crt && update-ca-certificates >/dev/null",
-            ca_cert.read_text(),
-        )
-        assert installed.returncode == 0, installed.stderr
         subprocess.run(
-            [*HOSTAWS, "attach", HOST, instance_id, "--state", str(folder / "state")], check=True, capture_output=True
-        )
+            [*HOSTAWS, "attach", HOST, instance_id, "--state", str(folder / "state"), "--ca-cert", str(ca_cert)],
+            check=True, capture_output=True, timeout=180,
+        )  # fmt: skip
         yield Lab(instance_id, names, values)
     finally:
         subprocess.run([*HOSTLAB, "down", HOST], check=False, capture_output=True, timeout=120)
