@@ -442,7 +442,16 @@ def target_key(group: dict[str, Any], target: dict[str, Any]) -> str:
 
 
 def local_address(addresses: dict[str, str], target: dict[str, Any]) -> str | None:
-    return addresses.get(target["id"]) or addresses.get(target.get("address") or "") or target.get("address")
+    """Where this machine reaches a target: its entry in the address map, or its own address when that is a
+    loopback one. None otherwise: an emulator's private IP (10.x) may well be routed off this machine, and the
+    data plane never sends a request (nor a health check) out of it."""
+    mapped = addresses.get(target["id"]) or addresses.get(target.get("address") or "")
+    if mapped:
+        return mapped
+    try:
+        return target["address"] if ipaddress.ip_address(target.get("address") or "").is_loopback else None
+    except ValueError:
+        return None
 
 
 def matcher_accepts(matcher: str, status: int) -> bool:
@@ -456,7 +465,7 @@ def matcher_accepts(matcher: str, status: int) -> bool:
 def probe(group: dict[str, Any], target: dict[str, Any], address: str | None) -> tuple[bool, str]:
     check = group["health_check"]
     if not address:
-        return False, "no address"
+        return False, "not on this machine (no entry in addresses.json)"
     if target.get("instance_state") not in (None, "running"):
         return False, f"instance {target.get('instance_state')}"
     port = target["port"] if check["port"] == "traffic-port" else int(check["port"])
@@ -568,6 +577,9 @@ def upstream_servers(group: dict[str, Any], health: dict[str, Any], addresses: d
     targets = [(t, a) for t, a in targets if a and t.get("instance_state") in (None, "running")]
     healthy = [(t, a) for t, a in targets if health.get(target_key(group, t), {}).get("state") == "healthy"]
     chosen, why = (healthy, "healthy") if healthy else (targets, "none healthy: all, as the ALB fails open")
+    left_out = len(group["targets"]) - len(targets)
+    if left_out:
+        why += f"; {left_out} target(s) not running or with no address on this machine left out"
     return sorted(f"{a}:{t['port']}" for t, a in chosen), why
 
 
@@ -705,7 +717,11 @@ def render(model: dict[str, Any], paths: Paths, ports: dict[int, int], internal_
                         if group and upstream_servers(group, health, addresses)[0]:
                             tail = [*note, f"proxy_pass http://{ident(arn)}$request_uri;"]
                         else:
-                            tail = [*note, "# no registered target: the ALB answers 503", 'return 503 "";']
+                            tail = [
+                                *note,
+                                "# no registered target (on this machine): the ALB answers 503",
+                                'return 503 "";',
+                            ]
                     elif step["type"] == "fixed-response":
                         tail = [
                             "types { }",
@@ -728,7 +744,7 @@ def render(model: dict[str, Any], paths: Paths, ports: dict[int, int], internal_
                 http += [f'map $http_cookie {var} {{ "~(^|;)\\s*{re.escape(cookie)}=(?<v>[^;]+)" $v; default ""; }}']
             server = [
                 "server {",
-                f"    listen {bind}:{port}{' ssl' if listener['protocol'] == 'HTTPS' else ''};",
+                f"    listen {bind}:{port}{' ssl http2' if listener['protocol'] == 'HTTPS' else ''};",
                 "    server_name _;",
                 f'    set $dp_lb "{lb["name"]}";',
                 f"    set $dp_aws_port {listener['port']};",
@@ -987,7 +1003,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(status(paths)["targets"], indent=2))
     elif options.command == "status":
         print(json.dumps(status(paths), indent=2))
-    elif options.command == "down":
+    elif options.command == "down" and paths.nginx.exists():
         with locked(paths):
             down(paths)
     return 0

@@ -440,12 +440,21 @@ def group(name: str, *targets: tuple[str, int]) -> dict[str, Any]:
 
 
 def test_no_healthy_target_routes_to_all_as_the_alb_fails_open() -> None:
-    tg = group("g", ("10.0.0.1", 80), ("10.0.0.2", 80))
+    tg = group("g", ("127.0.0.5", 80), ("127.0.0.6", 80))
     health = {dataplane.target_key(tg, tg["targets"][0]): {"state": "unhealthy"}}
-    assert dataplane.upstream_servers(tg, health, {})[0] == ["10.0.0.1:80", "10.0.0.2:80"]
+    assert dataplane.upstream_servers(tg, health, {})[0] == ["127.0.0.5:80", "127.0.0.6:80"]
     health[dataplane.target_key(tg, tg["targets"][1])] = {"state": "healthy"}
-    assert dataplane.upstream_servers(tg, health, {})[0] == ["10.0.0.2:80"]
-    assert dataplane.upstream_servers(tg, health, {"10.0.0.2": "127.0.0.9"})[0] == ["127.0.0.9:80"]
+    assert dataplane.upstream_servers(tg, health, {})[0] == ["127.0.0.6:80"]
+
+
+def test_a_target_is_reached_only_on_this_machine() -> None:
+    """An emulator's private IP may be routed off this machine: without an entry in the address map it is
+    neither probed nor sent a request."""
+    tg = group("g", ("10.20.16.4", 80), ("10.20.16.5", 80))
+    assert dataplane.upstream_servers(tg, {}, {})[0] == []
+    assert dataplane.upstream_servers(tg, {}, {"10.20.16.5": "127.0.0.9"})[0] == ["127.0.0.9:80"]
+    ok, reason = dataplane.probe(tg | {"health_check": {"port": "traffic-port"}}, tg["targets"][0], None)
+    assert not ok and "not on this machine" in reason
 
 
 def test_matcher_and_wildcards() -> None:
