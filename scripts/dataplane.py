@@ -831,6 +831,7 @@ def apply(
     state = read_json(paths.state, {"reloads": 0})
     running = nginx_pid(paths)
     result = {"changed": False, "reloaded": False, "started": False, "hash": digest}
+    write_atomic(paths.model, json.dumps(model, indent=2, sort_keys=True))  # what `status` reports
     if running and state.get("hash") == digest and paths.conf.exists() and paths.conf.read_text() == text:
         result["timings"] = timings
         return result
@@ -842,7 +843,6 @@ def apply(
     if tested.returncode != 0:
         raise SystemExit(f"dataplane: nginx -t refused the generated configuration ({candidate}):\n{tested.stderr}")
     candidate.replace(paths.conf)
-    write_atomic(paths.model, json.dumps(model, indent=2, sort_keys=True))
     result["changed"] = True
     began = time.monotonic()
     if running:

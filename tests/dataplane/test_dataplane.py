@@ -410,6 +410,51 @@ def test_a_stopped_target_leaves_the_upstream_and_requests_keep_succeeding(plane
     assert loop.returncode == 0, loop.stderr.read() if loop.stderr else ""
 
 
+def test_a_target_registered_in_the_emulator_takes_traffic_with_no_command(plane: Plane) -> None:
+    """As an Auto Scaling group's new instance: registered, it passes the health check and takes requests;
+    deregistered, it leaves the upstream. The health checker reads the emulator again (every 1 s here)."""
+    elb, ec2 = plane.client("elbv2"), plane.client("ec2")
+    (prod_tg,) = elb.describe_target_groups(Names=["webstack-prod-frontend"])["TargetGroups"]
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [prod_tg["VpcId"]]}])["Subnets"]
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    target = Target("web-c", "127.0.0.5")
+    target.start()
+    (instance,) = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnets[0]["SubnetId"])["Instances"]
+    addresses_path = plane.directory / "nginx" / "addresses.json"
+    addresses = json.loads(addresses_path.read_text())
+    addresses_path.write_text(json.dumps(addresses | {instance["InstanceId"]: "127.0.0.5"}))
+    plane.targets["web-c"] = target
+    loop = plane.health_loop()
+    try:
+        registered = time.monotonic()
+        elb.register_targets(
+            TargetGroupArn=prod_tg["TargetGroupArn"], Targets=[{"Id": instance["InstanceId"], "Port": target.port}]
+        )
+        seen: set[str] = set()
+        while "web-c" not in seen and time.monotonic() < registered + 30:
+            seen.add(json.loads(request(plane, "example.com", "/", sni="example.com")[2])["target"])
+            time.sleep(0.1)
+        TIMINGS["registered target takes traffic (model read every 1 s, 2 probes at 0.5 s)"] = (
+            time.monotonic() - registered
+        )
+        assert "web-c" in seen
+
+        elb.deregister_targets(
+            TargetGroupArn=prod_tg["TargetGroupArn"], Targets=[{"Id": instance["InstanceId"], "Port": target.port}]
+        )
+        deregistered = time.monotonic()
+        ids = lambda: {t["id"] for t in plane.json("status")["targets"]["webstack-prod-frontend"]}  # noqa: E731
+        while instance["InstanceId"] in ids() and time.monotonic() < deregistered + 30:
+            time.sleep(0.2)
+        assert instance["InstanceId"] not in ids()
+        time.sleep(0.5)  # the reload lands
+        answers = {json.loads(request(plane, "example.com", "/", sni="example.com")[2])["target"] for _ in range(8)}
+        assert answers == {"web-a", "web-b"}
+    finally:
+        loop.terminate()
+        loop.wait(timeout=10)
+
+
 def test_down_stops_nginx_and_removes_the_runtime_files(plane: Plane) -> None:
     pid = plane.json("status")["nginx_pid"]
     plane.run("down")
