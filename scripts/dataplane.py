@@ -707,21 +707,26 @@ def render(model: dict[str, Any], paths: Paths, ports: dict[int, int], internal_
                 tail: list[str] = []
                 for step in reversed(steps):
                     if step["type"] == "forward":
-                        arn = step["target_groups"][0]["arn"]
-                        group = groups.get(arn)
-                        note = (
-                            ["# weighted forward to several groups: the first one only (docs/DATAPLANE.md)"]
-                            if len(step["target_groups"]) > 1
-                            else []
-                        )
-                        if group and upstream_servers(group, health, addresses)[0]:
-                            tail = [*note, f"proxy_pass http://{ident(arn)}$request_uri;"]
+                        # The groups with a weight and a target on this machine (a weighted forward splits by
+                        # weight, by request: no group stickiness).
+                        serving = [
+                            (g["arn"], g["weight"])
+                            for g in step["target_groups"]
+                            if g["weight"] > 0
+                            and g["arn"] in groups
+                            and upstream_servers(groups[g["arn"]], health, addresses)[0]
+                        ]
+                        if not serving:
+                            tail = ["# no registered target (on this machine): the ALB answers 503", 'return 503 "";']
+                        elif len(serving) == 1:
+                            tail = [f"proxy_pass http://{ident(serving[0][0])}$request_uri;"]
                         else:
-                            tail = [
-                                *note,
-                                "# no registered target (on this machine): the ALB answers 503",
-                                'return 503 "";',
-                            ]
+                            split = ident(rule["arn"], "split")
+                            total = sum(weight for _, weight in serving)
+                            shares = [f"    {weight * 100 / total:.2f}% {ident(arn)};" for arn, weight in serving[:-1]]
+                            http += [f'split_clients "$request_id" ${split} {{', *shares]
+                            http += [f"    * {ident(serving[-1][0])};", "}"]
+                            tail = [f"proxy_pass http://${split}$request_uri;"]
                     elif step["type"] == "fixed-response":
                         tail = [
                             "types { }",

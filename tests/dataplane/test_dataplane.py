@@ -511,3 +511,42 @@ def test_matcher_and_wildcards() -> None:
     assert not re.fullmatch(dataplane.wildcard_regex("*.example.com", True), "example.com")
     assert re.fullmatch(dataplane.wildcard_regex("/api/?tem*", False), "/api/items/1")
     assert not re.fullmatch(dataplane.wildcard_regex("/API/*", False), "/api/items")
+
+
+def test_a_weighted_forward_splits_between_groups(tmp_path: Path) -> None:
+    """A model written here (no emulator): a rule forwarding to two groups weighted 3:1, served by nginx."""
+    a, b = Target("blue", "127.0.0.6"), Target("green", "127.0.0.7")
+    a.start()
+    b.start()
+    blue = group("blue", ("127.0.0.6", a.port)) | {"arn": "arn:tg/blue"}
+    green = group("green", ("127.0.0.7", b.port)) | {"arn": "arn:tg/green"}
+    port = free_port()
+    model = {
+        "load_balancers": [
+            {"arn": "arn:lb", "name": "lb", "scheme": "internet-facing", "dns_name": "lb.local", "listeners": [{
+                "arn": "arn:listener", "port": 80, "protocol": "HTTP", "certificates": [], "rules": [
+                    {"arn": "arn:rule/1", "priority": 1,
+                     "conditions": [{"field": "path-pattern", "values": ["/split*"]}],
+                     "actions": [{"type": "forward", "target_groups": [
+                         {"arn": "arn:tg/blue", "weight": 3}, {"arn": "arn:tg/green", "weight": 1}]}]},
+                    {"arn": "arn:rule/default", "priority": "default", "conditions": [],
+                     "actions": [{"type": "forward", "target_groups": [{"arn": "arn:tg/green", "weight": 1}]}]},
+                ]}],
+            }
+        ],
+        "target_groups": [blue, green],
+    }  # fmt: skip
+    import argparse
+
+    options = argparse.Namespace(ports=f"80={port}", internal_base=free_port(), bind="127.0.0.1")
+    paths = dataplane.Paths(tmp_path)
+    try:
+        assert dataplane.apply(paths, options, model)["started"]
+        plane = Plane(env={}, directory=tmp_path, https=0, http=port, internal_base=0)
+        answers = [json.loads(request(plane, "any", "/split/x", tls=False)[2])["target"] for _ in range(200)]
+        assert 0.6 < answers.count("blue") / len(answers) < 0.9, answers.count("blue")
+        assert {json.loads(request(plane, "any", "/other", tls=False)[2])["target"] for _ in range(5)} == {"green"}
+    finally:
+        dataplane.down(paths)
+        a.stop()
+        b.stop()
