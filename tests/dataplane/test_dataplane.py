@@ -546,6 +546,13 @@ def test_a_weighted_forward_splits_between_groups(tmp_path: Path) -> None:
         answers = [json.loads(request(plane, "any", "/split/x", tls=False)[2])["target"] for _ in range(200)]
         assert 0.6 < answers.count("blue") / len(answers) < 0.9, answers.count("blue")
         assert {json.loads(request(plane, "any", "/other", tls=False)[2])["target"] for _ in range(5)} == {"green"}
+
+        # A configuration nginx -t refuses (an address that is none) replaces nothing: the old one keeps serving.
+        served = paths.conf.read_text()
+        with pytest.raises(SystemExit, match="nginx -t refused"):
+            dataplane.apply(paths, argparse.Namespace(**vars(options) | {"bind": "256.0.0.1"}), model)
+        assert paths.conf.read_text() == served
+        assert json.loads(request(plane, "any", "/other", tls=False)[2])["target"] == "green"
     finally:
         dataplane.down(paths)
         a.stop()
