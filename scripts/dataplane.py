@@ -489,10 +489,13 @@ def check_health(paths: Paths, model: dict[str, Any], now: float, interval: floa
     """Probe the targets that are due; return whether any target's state changed. The state machine is the ALB's:
     a new target is `initial` until `healthy_threshold` successes in a row, a healthy one turns `unhealthy`
     after `unhealthy_threshold` failures in a row."""
+    from concurrent.futures import ThreadPoolExecutor
+
     health = read_json(paths.health, {})
     addresses = read_json(paths.addresses, {})
     changed = False
     seen = set()
+    due = []
     for group in model["target_groups"]:
         check = group["health_check"]
         for target in group["targets"]:
@@ -505,20 +508,24 @@ def check_health(paths: Paths, model: dict[str, Any], now: float, interval: floa
                 if entry["state"] != "unavailable":
                     entry["state"], changed = "unavailable", True
                 continue
-            if now - entry["last_probe"] < (interval if interval is not None else check["interval"]):
-                continue
-            ok, reason = probe(group, target, local_address(addresses, target))
-            entry["last_probe"], entry["reason"] = now, reason
-            if ok:
-                entry["successes"], entry["failures"] = entry["successes"] + 1, 0
-                if entry["state"] != "healthy" and entry["successes"] >= check["healthy_threshold"]:
-                    entry["state"], changed = "healthy", True
-                    log(f"{group['name']} {target['id']}:{target['port']} healthy ({reason})")
-            else:
-                entry["successes"], entry["failures"] = 0, entry["failures"] + 1
-                if entry["state"] != "unhealthy" and entry["failures"] >= check["unhealthy_threshold"]:
-                    entry["state"], changed = "unhealthy", True
-                    log(f"{group['name']} {target['id']}:{target['port']} unhealthy ({reason})")
+            if now - entry["last_probe"] >= (interval if interval is not None else check["interval"]):
+                due.append((group, target, entry))
+    # The probes of one round run side by side: a target that hangs costs its timeout once, not per target.
+    with ThreadPoolExecutor(max_workers=max(1, min(16, len(due)))) as pool:
+        results = list(pool.map(lambda item: probe(item[0], item[1], local_address(addresses, item[1])), due))
+    for (group, target, entry), (ok, reason) in zip(due, results, strict=True):
+        check = group["health_check"]
+        entry["last_probe"], entry["reason"] = now, reason
+        if ok:
+            entry["successes"], entry["failures"] = entry["successes"] + 1, 0
+            if entry["state"] != "healthy" and entry["successes"] >= check["healthy_threshold"]:
+                entry["state"], changed = "healthy", True
+                log(f"{group['name']} {target['id']}:{target['port']} healthy ({reason})")
+        else:
+            entry["successes"], entry["failures"] = 0, entry["failures"] + 1
+            if entry["state"] != "unhealthy" and entry["failures"] >= check["unhealthy_threshold"]:
+                entry["state"], changed = "unhealthy", True
+                log(f"{group['name']} {target['id']}:{target['port']} unhealthy ({reason})")
     for key in set(health) - seen:  # deregistered
         del health[key]
         changed = True
@@ -914,7 +921,8 @@ def health_loop(paths: Paths, options: argparse.Namespace) -> None:
             log("configuration changed: nginx reloaded")
         if options.once:
             return
-        deadline = time.monotonic() + min(options.interval or 5, 5)
+        pause = 5.0 if options.interval is None else options.interval
+        deadline = time.monotonic() + max(0.1, min(pause, 5.0))
         while not stop and time.monotonic() < deadline:
             time.sleep(0.1)
 

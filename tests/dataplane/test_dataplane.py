@@ -557,3 +557,39 @@ def test_a_weighted_forward_splits_between_groups(tmp_path: Path) -> None:
         dataplane.down(paths)
         a.stop()
         b.stop()
+
+
+def test_the_health_state_machine_is_the_albs(tmp_path: Path) -> None:
+    """initial until `healthy_threshold` passes, unhealthy after `unhealthy_threshold` failures, forgotten when
+    deregistered; a 200 fails a matcher of 404 (no emulator: the model is written here)."""
+    server = Target("probe", "127.0.0.8")
+    server.start()
+    tg = group("g", ("127.0.0.8", server.port)) | {
+        "health_check": {"enabled": True, "protocol": "HTTP", "port": "traffic-port", "path": "/healthz",
+                         "interval": 30, "timeout": 2, "healthy_threshold": 3, "unhealthy_threshold": 2,
+                         "matcher": "200-299"},
+    }  # fmt: skip
+    model = {"load_balancers": [], "target_groups": [tg]}
+    paths = dataplane.Paths(tmp_path)
+    paths.nginx.mkdir(parents=True)
+    key = dataplane.target_key(tg, tg["targets"][0])
+
+    def state(now: float, interval: float | None = 0) -> str:
+        dataplane.check_health(paths, model, now, interval)
+        return json.loads(paths.health.read_text())[key]["state"]
+
+    try:
+        assert [state(t) for t in (1, 2, 3)] == ["initial", "initial", "healthy"]
+        assert state(4, interval=None) == "healthy"  # not due: the group's own interval is 30 s
+        server.stop()
+        assert [state(t) for t in (5, 6)] == ["healthy", "unhealthy"]
+        assert "refused" in json.loads(paths.health.read_text())[key]["reason"].lower()
+        tg["health_check"]["path"] = "/"
+        server.start()
+        tg["health_check"]["matcher"] = "404"  # the server answers 200 everywhere: now a failure
+        assert [state(t) for t in (7, 8, 9)] == ["unhealthy"] * 3
+        tg["targets"] = []
+        assert dataplane.check_health(paths, model, 10, 0) is True
+        assert json.loads(paths.health.read_text()) == {}
+    finally:
+        server.stop()
