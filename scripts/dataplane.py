@@ -953,6 +953,19 @@ def status(paths: Paths) -> dict[str, Any]:
     }
 
 
+def hint(paths: Paths) -> None:
+    """Where to point curl: every name of every HTTPS listener's certificates, on its local address."""
+    model = read_json(paths.model, {"load_balancers": []})
+    ports = {item["load_balancer"] + str(item["port"]): item["local"] for item in status(paths)["listeners"]}
+    ca = os.path.relpath(paths.ca_cert)
+    for lb in model["load_balancers"]:
+        for listener in lb["listeners"]:
+            address, port = ports[lb["name"] + str(listener["port"])].rsplit(":", 1)
+            for name in dict.fromkeys(n for c in listener["certificates"] for n in c["names"]):
+                url = f"https://{name}:{port}/"
+                log(f"try: curl --cacert {ca} --resolve {name}:{port}:{address} {url}")
+
+
 def down(paths: Paths) -> None:
     pid = nginx_pid(paths)
     if pid:
@@ -1007,6 +1020,8 @@ def main(argv: list[str] | None = None) -> int:
         with locked(paths):
             result = apply(paths, options, start=options.command == "up")
         print(json.dumps({**result, **status(paths)}, indent=2))
+        if options.command == "up":
+            hint(paths)
         if options.command == "up" and options.watch:
             options.once = False
             health_loop(paths, options)
