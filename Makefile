@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # PYTEST_ARGS="-n 0" runs in one process.
 PYTEST_XDIST ?= -n auto --dist loadgroup
 
-.PHONY: help bootstrap demo teardown test lint docs docs-test docs-check docs-as-built policies unit ansible-test-units integration app-test app-wheel app-bench sanity sanity-modules module-tests bench emulator-start emulator-stop emulator-status hosts-test hosts-clean hosts-bench awx-test awx-ee
+.PHONY: help bootstrap demo teardown test lint docs docs-test docs-check docs-as-built policies unit ansible-test-units integration app-test app-wheel app-bench sanity sanity-modules module-tests bench emulator-start emulator-stop emulator-status hosts-test hosts-clean hosts-bench awx-test awx-ee dataplane-up dataplane-down dataplane-status dataplane-test
 
 help:
 	@echo "make demo       deploy prod and staging to the local AWS emulator (started if needed)"
@@ -38,6 +38,9 @@ help:
 	@echo "make docs-as-built  the diagrams from what the emulator holds, and what differs from the inventories"
 	@echo "make awx-test   the AWX job templates run by ansible-runner against the emulator, awx/apply.yml checked (tests/awx)"
 	@echo "make awx-ee     the execution environment AWX runs the jobs in (execution-environment.yml; podman or docker)"
+	@echo "make dataplane-up   the emulator's load balancers served by nginx on this machine (docs/DATAPLANE.md)"
+	@echo "make dataplane-down | dataplane-status"
+	@echo "make dataplane-test the load balancer stand-in over real HTTPS (tests/dataplane, 1-2 min)"
 	@echo "make emulator-start | emulator-stop | emulator-status"
 
 bootstrap:
@@ -49,6 +52,7 @@ demo: bootstrap emulator-start
 	done
 
 teardown: bootstrap emulator-start
+	$(DATAPLANE) down
 	$(ON_EMULATOR) $(BIN)/ansible-playbook -i inventories/staging playbooks/teardown.yml && \
 	  $(BIN)/ansible-playbook -i inventories/prod playbooks/teardown.yml \
 	    -e confirm_teardown=webstack-prod -e teardown_edge=true
@@ -226,6 +230,25 @@ hosts-bench: bootstrap
 BENCH_ARGS ?=
 bench: bootstrap
 	$(BIN)/python scripts/bench_provision.py $(BENCH_ARGS)
+
+# The local data plane (docs/DATAPLANE.md): the emulator's ALBs as nginx, with the demo's CA
+# in .demo/ca.pem. DATAPLANE_ARGS="--ports 443=9443,80=9080" moves the public listeners.
+DATAPLANE  := $(BIN)/python scripts/dataplane.py $(DATAPLANE_ARGS)
+DATAPLANE_ARGS ?=
+dataplane-up: bootstrap emulator-start
+	$(ON_EMULATOR) $(DATAPLANE) up
+
+dataplane-down:
+	$(DATAPLANE) down
+
+dataplane-status:
+	@$(DATAPLANE) status
+
+# Deploys the shared edge, staging's identity and edge and prod's edge to an emulator of its
+# own (40-90 s with the load), then the stand-in's tests (about 20 s): 56-108 s in all, so not a
+# step of make test yet (its budget is 90 s).
+dataplane-test: bootstrap
+	$(BIN)/pytest tests/dataplane -n 0 -q -s $(PYTEST_ARGS)
 
 emulator-start: bootstrap
 	@$(EMULATOR) start
