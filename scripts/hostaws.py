@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What a booted host needs to run its AWS code unchanged on this machine.
 
-    scripts/hostaws.py serve --emulator URL --ca-cert CA.pem --ca-key CA.key --state DIR --prefix P [--prefix P2]
+    scripts/hostaws.py serve --emulator URL --ca-dir DIR --state DIR --prefix P [--prefix P2]
         the AWS service endpoints the instances of the environments use, behind TLS on the
         hostlab bridge (nginx, a certificate signed by the demo CA, proxied to the emulator),
         and the instance metadata service (IMDSv2) at 169.254.169.254; runs until stopped
@@ -49,6 +49,7 @@ from botocore.exceptions import UnknownServiceError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
+import dataplane  # noqa: E402 - the demo CA and its certificates
 import hostlab  # noqa: E402 - the bridge, its address and the hosts' namespaces
 
 LOG = logging.getLogger("hostaws")
@@ -123,79 +124,9 @@ def names(iam: Any, prefix: str, region: str) -> list[str]:
 # --- TLS -----------------------------------------------------------------------------------
 
 
-def ensure_ca(folder: Path) -> tuple[Path, Path]:
-    """The demo CA (ca.pem, ca.key 0600 in ``folder``): made once, then reused."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    KEY_USAGE = x509.KeyUsage(
-        digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False, key_encipherment=False,
-        data_encipherment=False, key_agreement=False, encipher_only=False, decipher_only=False,
-    )  # fmt: skip
-    ca_cert, ca_key = folder / "ca.pem", folder / "ca.key"
-    if ca_cert.exists() and ca_key.exists():
-        return ca_cert, ca_key
-    folder.mkdir(parents=True, exist_ok=True)
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "webstack demo CA")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(KEY_USAGE, critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    ca_key.touch(mode=0o600)
-    ca_key.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    ca_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return ca_cert, ca_key
-
-
-def server_certificate(ca_cert: Path, ca_key: Path, dns_names: list[str], out: Path) -> tuple[Path, Path]:
-    """A certificate for ``dns_names`` signed by the demo CA (made again when the names change)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    out.mkdir(parents=True, exist_ok=True)
-    cert_path, key_path, names_path = out / "endpoints.pem", out / "endpoints.key", out / "endpoints.names"
-    wanted = "\n".join(dns_names) + "\n"
-    if cert_path.exists() and key_path.exists() and names_path.exists() and names_path.read_text() == wanted:
-        return cert_path, key_path
-    ca = x509.load_pem_x509_certificate(ca_cert.read_bytes())
-    signer = serialization.load_pem_private_key(ca_key.read_bytes(), password=None)
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_names[0])]))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name) for name in dns_names]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(signer, hashes.SHA256())
-    )
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    key_path.chmod(0o600)
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM) + ca_cert.read_bytes())
-    names_path.write_text(wanted)
-    return cert_path, key_path
+def server_certificate(ca_dir: Path, dns_names: list[str]) -> tuple[Path, Path]:
+    """A certificate for ``dns_names`` signed by the demo CA in ``ca_dir`` (the data plane's; made once)."""
+    return dataplane.ensure_server_certificate(dataplane.Paths(ca_dir), dns_names)
 
 
 # --- the endpoints' proxy ------------------------------------------------------------------
@@ -478,7 +409,7 @@ def serve(args: argparse.Namespace) -> None:
     dns_names = sorted({name for prefix in args.prefix for name in names(iam, prefix, args.region)})
     if not dns_names:
         raise SystemExit(f"hostaws: no instance policy found for {', '.join(args.prefix)}: deploy the compute layer")
-    cert, key = server_certificate(Path(args.ca_cert), Path(args.ca_key), dns_names, state)
+    cert, key = server_certificate(Path(args.ca_dir), dns_names)
     conf = write_nginx_conf(state, args.emulator, dns_names, cert, key)
     nginx = subprocess.Popen(["nginx", "-c", str(conf), "-e", str(state / "nginx-error.log")])
     server = http.server.ThreadingHTTPServer(
@@ -511,8 +442,9 @@ def main() -> None:
         command.add_argument("--emulator", default=os.environ.get("AWS_ENDPOINT_URL"), required=False)
         command.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
         command.add_argument("--prefix", action="append", required=True)
-    serve_parser.add_argument("--ca-cert", required=True)
-    serve_parser.add_argument("--ca-key", required=True)
+    serve_parser.add_argument(
+        "--ca-dir", default=os.environ.get("DATAPLANE_DIR", str(ROOT / ".demo")), help="the demo CA's folder"
+    )
     serve_parser.add_argument("--state", required=True)
     attach_parser = sub.add_parser("attach")
     attach_parser.add_argument("host")

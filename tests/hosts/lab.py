@@ -10,9 +10,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
-from hostaws import ensure_ca  # noqa: E402 - re-exported for the tests
+import dataplane  # noqa: E402 - the demo CA
 
-__all__ = ["ensure_ca", "free_port", "wait_listening"]
+
+def demo_ca(folder: Path) -> Path:
+    """The demo CA in ``folder`` (made there as `make demo` makes .demo/ca.pem); its certificate."""
+    paths = dataplane.Paths(folder)
+    dataplane.ensure_ca(paths)
+    return paths.ca_cert
 
 
 def free_port() -> int:

@@ -34,7 +34,7 @@ from typing import Any
 import boto3
 import pytest
 
-from .lab import ensure_ca, free_port, wait_listening
+from .lab import demo_ca, free_port, wait_listening
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTLAB = [sys.executable, str(ROOT / "scripts" / "hostlab.py")]
@@ -123,9 +123,9 @@ def booted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
         names = subprocess.run(
             [*HOSTAWS, "names", "--prefix", PREFIX], env=playbook_env, capture_output=True, text=True, check=True
         ).stdout.split()
-        ca_cert, ca_key = ensure_ca(folder / "ca")
+        ca_cert = demo_ca(folder / "ca")
         serve = subprocess.Popen(
-            [*HOSTAWS, "serve", "--prefix", PREFIX, "--ca-cert", str(ca_cert), "--ca-key", str(ca_key),
+            [*HOSTAWS, "serve", "--prefix", PREFIX, "--ca-dir", str(folder / "ca"),
              "--state", str(folder / "hostaws")],
             env=playbook_env, stdout=(folder / "hostaws.log").open("w"), stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -24,7 +24,7 @@ from typing import Any
 import boto3
 import pytest
 
-from .lab import ensure_ca, free_port, wait_listening
+from .lab import demo_ca, free_port, wait_listening
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTLAB = [sys.executable, str(ROOT / "scripts" / "hostlab.py")]
@@ -120,9 +120,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         names = subprocess.run(
             [*HOSTAWS, "names", "--prefix", PREFIX], env=env, capture_output=True, text=True, check=True
         ).stdout.split()
-        ca_cert, ca_key = ensure_ca(folder / "ca")
+        ca_cert = demo_ca(folder / "ca")
         serve = subprocess.Popen(
-            [*HOSTAWS, "serve", "--prefix", PREFIX, "--ca-cert", str(ca_cert), "--ca-key", str(ca_key),
+            [*HOSTAWS, "serve", "--prefix", PREFIX, "--ca-dir", str(folder / "ca"),
              "--state", str(folder / "state")],
             env=env, stdout=(folder / "serve.log").open("w"), stderr=subprocess.STDOUT,
         )  # fmt: skip
