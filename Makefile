@@ -68,7 +68,7 @@ teardown: bootstrap emulator-start
 # ansible-test-units: tests/unit under ansible-test units (its pytest and collection
 # loader, as the collection's CI convention wants), in place of `make unit`, which
 # runs the same tests with plain pytest and xdist for a faster local loop.
-TEST_STEPS ?= lint docs-test policies ansible-test-units app-test integration awx-test module-tests sanity-modules hosts-test
+TEST_STEPS ?= lint docs-test policies ansible-test-units app-test integration dataplane-test awx-test module-tests sanity-modules hosts-test
 
 # Runs the steps one by one and, at the end, even when one failed, prints how
 # long each took. It stops at the first failing step (the rest show "not run")
