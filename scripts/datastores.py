@@ -241,15 +241,13 @@ def desired_files(prefix: str, outputs: Outputs, ca_dir: Path) -> list[dict[str,
 # What runs on the data host (Debian 12's python3), fed over SSH's standard input with its
 # payload: no secret in an argument list, nothing printed but what changed and the PIDs.
 REMOTE = r'''
-import grp, json, os, pwd, subprocess, sys, time
+import json, os, pwd, subprocess, sys
 
 changed, restart = [], set()
 
 
 def ensure_dir(path, owner):
-    if not os.path.isdir(path):
-        os.makedirs(path, mode=0o750)
-        changed.append(path)
+    os.makedirs(path, mode=0o750, exist_ok=True)
     user = pwd.getpwnam(owner)
     stat = os.stat(path)
     if (stat.st_uid, stat.st_gid, stat.st_mode & 0o7777) != (user.pw_uid, user.pw_gid, 0o750):
@@ -457,6 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     down_parser.add_argument("--prefix", required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
     if os.geteuid() != 0:
         parser.error("needs root (the data host is a hostlab host)")
     if args.command == "up":
