@@ -101,6 +101,11 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    envs = {"prod": environment("webstack-prod", replica=True), "staging": environment("webstack-staging", False)}
+    hosts = [CLIENT, *(datastores.host_name(env["prefix"]) for env in envs.values())]
+    running = [host for host, state in hostlab.status().items() if host in hosts and state["running"]]
+    if running:  # a demo's data hosts: `up` of the same names would replace them
+        pytest.skip(f"{', '.join(running)} run already (make teardown first)")
     folder = tmp_path_factory.mktemp("datastores")
     port = str(free_port())
     emulator_env = {**os.environ, "EMULATOR_STATE_DIR": str(folder / "emulator"), "EMULATOR_PORT": port}
@@ -109,8 +114,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     os.environ.update(
         AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing"
     )
-    envs = {"prod": environment("webstack-prod", replica=True), "staging": environment("webstack-staging", False)}
-    hosts = [CLIENT, *(datastores.host_name(env["prefix"]) for env in envs.values())]
     try:
         ca = demo_ca(folder / "ca")
         for env in envs.values():
@@ -296,3 +299,25 @@ def test_a_missing_output_is_refused_before_anything_boots(lab: Lab) -> None:
     assert f"/{prefix}/data/mysql/writer-endpoint" in message and "run the data layer first" in message
     assert hostlab.status() == before
     assert datastores.host_name(prefix) not in hostlab.status()
+
+
+def test_a_missing_secret_is_refused_naming_it_before_anything_boots(lab: Lab) -> None:
+    prefix = "webstack-nosecret"
+    outputs = environment(prefix, replica=False)["outputs"]
+    ssm = client("ssm")
+    for name, value in outputs.items():
+        ssm.put_parameter(Name=f"/{prefix}/data/{name}", Value=value, Type="String", Overwrite=True)
+
+    with pytest.raises(SystemExit) as refused:
+        datastores.up(prefix, ca_dir=lab.ca.parent, region=REGION)
+
+    assert f"secret {prefix}/mysql/master" in str(refused.value) and "run the data layer first" in str(refused.value)
+    assert datastores.host_name(prefix) not in hostlab.status()
+
+
+def test_a_long_prefix_gives_a_short_host_name() -> None:
+    long = "webstack-" + "x" * 60
+    assert datastores.host_name("webstack-prod") == "webstack-prod-data"
+    assert len(datastores.host_name(long)) <= datastores.HOST_NAME_MAX
+    assert datastores.host_name(long) != datastores.host_name(long + "y")
+    assert datastores.host_name(long).endswith("-data")
