@@ -46,13 +46,19 @@ help:
 bootstrap:
 	@scripts/bootstrap.sh
 
+# Deploys both environments, then serves them on this machine (scripts/demo.py,
+# docs/DATAPLANE.md): the load balancer stand-in, the instances the groups launched
+# as booted hosts with their data stores; prints where to point curl.
+# DEMO_SERVE=no deploys only.
+DEMO_SERVE ?= yes
 demo: bootstrap emulator-start
-	$(ON_EMULATOR) for env in prod staging; do \
+	@started=$$(date +%s); $(ON_EMULATOR) for env in prod staging; do \
 	  $(BIN)/ansible-playbook -i inventories/$$env playbooks/site.yml || exit 1; \
-	done
+	done; echo "demo: deploy of both environments $$(( $$(date +%s) - started )) s"
+	@if [ "$(DEMO_SERVE)" = yes ]; then $(ON_EMULATOR) $(BIN)/python scripts/demo.py serve; fi
 
 teardown: bootstrap emulator-start
-	$(DATAPLANE) down
+	$(ON_EMULATOR) $(BIN)/python scripts/demo.py stop
 	$(ON_EMULATOR) $(BIN)/ansible-playbook -i inventories/staging playbooks/teardown.yml && \
 	  $(BIN)/ansible-playbook -i inventories/prod playbooks/teardown.yml \
 	    -e confirm_teardown=webstack-prod -e teardown_edge=true

@@ -23,7 +23,9 @@ and under `nginx/` the generated configuration, certificates, pid, logs,
 temp directories, the target health (`health.json`) and the local address
 map (`addresses.json`: a target's instance id or IP -> the local address that
 stands in for it; whoever starts the hosts writes it, absent means "as
-registered").
+registered") and the load balancers' own addresses (`binds.json`: a load
+balancer's name -> the address its listeners take, on their real ports; absent
+means --bind and local ports).
 """
 
 from __future__ import annotations
@@ -316,6 +318,7 @@ class Paths:
         self.temp = self.nginx / "temp"
         self.health = self.nginx / "health.json"
         self.addresses = self.nginx / "addresses.json"
+        self.binds = self.nginx / "binds.json"
         self.state = self.nginx / "state.json"
         self.model = self.nginx / "model.json"
         self.lock = self.nginx / ".lock"
@@ -560,17 +563,23 @@ def parse_ports(text: str) -> dict[int, int]:
     return {int(k): int(v) for k, v in (pair.split("=") for pair in text.split(",") if pair)}
 
 
-def local_ports(model: dict[str, Any], ports: dict[int, int], internal_base: int) -> dict[str, int]:
-    """Listener ARN -> local port: the first internet-facing ALB's listeners as `ports` says, every other
-    listener from `internal_base` on, in the order of the load balancers' names and the listeners' ports."""
+def local_ports(
+    model: dict[str, Any], ports: dict[int, int], internal_base: int, binds: dict[str, str] | None = None
+) -> dict[str, int]:
+    """Listener ARN -> local port: the first internet-facing ALB's listeners as `ports` says, a load balancer
+    with an address of its own (`binds`) on its real ports, every other listener from `internal_base` on, in
+    the order of the load balancers' names and the listeners' ports."""
     chosen: dict[str, int] = {}
     public_done = False
     next_port = internal_base
+    binds = binds or {}
     for lb in model["load_balancers"]:
         public = lb["scheme"] == "internet-facing" and not public_done
         public_done = public_done or public
         for listener in lb["listeners"]:
-            if public and listener["port"] in ports:
+            if lb["name"] in binds:
+                chosen[listener["arn"]] = listener["port"]
+            elif public and listener["port"] in ports:
                 chosen[listener["arn"]] = ports[listener["port"]]
             else:
                 chosen[listener["arn"]] = next_port
@@ -635,8 +644,9 @@ def cognito_location(step: dict[str, Any], nxt: list[str], cookie_var: str) -> l
 def render(model: dict[str, Any], paths: Paths, ports: dict[int, int], internal_base: int, bind: str) -> str:
     health = read_json(paths.health, {})
     addresses = read_json(paths.addresses, {})
+    binds = read_json(paths.binds, {})
     groups = {g["arn"]: g for g in model["target_groups"]}
-    listener_ports = local_ports(model, ports, internal_base)
+    listener_ports = local_ports(model, ports, internal_base, binds)
     temp = paths.temp
     http: list[str] = [
         f"client_body_temp_path {temp}/client_body;",
@@ -678,8 +688,11 @@ def render(model: dict[str, Any], paths: Paths, ports: dict[int, int], internal_
         http += [f"    server {server} max_fails=0;" for server in servers]
         http += ["    keepalive 16;", "}"]
 
+    default_bind = bind
     for lb in model["load_balancers"]:
         lb_ports = {listener["port"]: listener_ports[listener["arn"]] for listener in lb["listeners"]}
+        # An address of its own (binds.json, written by whoever starts the hosts), where the hosts reach it.
+        bind = binds.get(lb["name"], default_bind)
         for listener in lb["listeners"]:
             lid = ident(listener["arn"])
             port = listener_ports[listener["arn"]]
@@ -875,14 +888,17 @@ def apply(
         result["started"] = True
         timings["start"] = time.monotonic() - began
     state["hash"] = digest
-    state["listeners"] = describe_listeners(model, options)
+    state["listeners"] = describe_listeners(model, options, read_json(paths.binds, {}))
     write_atomic(paths.state, json.dumps(state, indent=2, sort_keys=True))
     result["timings"] = timings
     return result
 
 
-def describe_listeners(model: dict[str, Any], options: argparse.Namespace) -> list[dict[str, Any]]:
-    ports = local_ports(model, parse_ports(options.ports), options.internal_base)
+def describe_listeners(
+    model: dict[str, Any], options: argparse.Namespace, binds: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    binds = binds or {}
+    ports = local_ports(model, parse_ports(options.ports), options.internal_base, binds)
     return [
         {
             "load_balancer": lb["name"],
@@ -890,7 +906,7 @@ def describe_listeners(model: dict[str, Any], options: argparse.Namespace) -> li
             "dns_name": lb["dns_name"],
             "protocol": listener["protocol"],
             "port": listener["port"],
-            "local": f"{options.bind}:{ports[listener['arn']]}",
+            "local": f"{binds.get(lb['name'], options.bind)}:{ports[listener['arn']]}",
         }
         for lb in model["load_balancers"]
         for listener in lb["listeners"]

@@ -30,12 +30,14 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import fcntl
 import http.server
 import json
 import logging
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -54,6 +56,8 @@ import hostlab  # noqa: E402 - the bridge, its address and the hosts' namespaces
 
 LOG = logging.getLogger("hostaws")
 IMDS_ADDRESS = "169.254.169.254"
+# The VPC's Amazon-provided DNS at its link-local address, as instances reach it.
+DNS_ADDRESS = "169.254.169.253"
 TOKEN_MAX_TTL = 21600  # what IMDSv2 accepts, in seconds
 CREDENTIAL_SECONDS = 3600
 
@@ -219,14 +223,17 @@ def attach(host: str, instance_id: str, state: Path, ca_cert: Path | None = None
         raise SystemExit(f"hostaws: no hostlab host named {host}")
     if ca_cert is not None:
         trust_ca(host, ca_cert)
-    subprocess.run(
-        ["ip", "-n", hostlab.netns(host), "route", "replace", f"{IMDS_ADDRESS}/32", "dev", "host0"], check=True
-    )
+    for link_local in (IMDS_ADDRESS, DNS_ADDRESS):
+        subprocess.run(
+            ["ip", "-n", hostlab.netns(host), "route", "replace", f"{link_local}/32", "dev", "host0"], check=True
+        )
     state.mkdir(parents=True, exist_ok=True)
-    entries = registry(state) | {address: instance_id}
-    temporary = state / "instances.json.tmp"
-    temporary.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
-    temporary.replace(state / "instances.json")
+    with (state / ".instances.lock").open("w") as lock:  # hosts may be attached from several threads
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        entries = registry(state) | {address: instance_id}
+        temporary = state / f"instances.json.{os.getpid()}.{threading.get_ident()}"
+        temporary.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
+        temporary.replace(state / "instances.json")
     return address
 
 
@@ -390,14 +397,65 @@ def make_handler(metadata: Metadata, state: Path) -> type[http.server.BaseHTTPRe
     return Handler
 
 
+# --- the VPC resolver ---------------------------------------------------------------------------------
+
+
+def dns_records(state: Path) -> dict[str, str]:
+    """name -> IPv4 address: what the hosts' /etc/hosts holds, for software that asks a resolver (nginx)."""
+    path = state / "dns.json"
+    return {k.lower().rstrip("."): v for k, v in json.loads(path.read_text()).items()} if path.exists() else {}
+
+
+def dns_answer(query: bytes, records: dict[str, str]) -> bytes | None:
+    """The answer to one DNS query: A records from ``records``, no data for other types of a known name,
+    NXDOMAIN for an unknown one (nothing is forwarded: the hosts reach nothing outside this machine)."""
+    if len(query) < 12:
+        return None
+    question_count = int.from_bytes(query[4:6], "big")
+    if question_count != 1:
+        return None
+    labels, offset = [], 12
+    while offset < len(query) and query[offset]:
+        length = query[offset]
+        labels.append(query[offset + 1 : offset + 1 + length].decode(errors="replace"))
+        offset += 1 + length
+    offset += 1
+    if offset + 4 > len(query):
+        return None
+    qtype = int.from_bytes(query[offset : offset + 2], "big")
+    question = query[12 : offset + 4]
+    name = ".".join(labels).lower()
+    address = records.get(name)
+    # QR and RA set, RD copied from the query; NXDOMAIN (3) for a name not in the records.
+    flags = 0x8000 | 0x0080 | (query[2] & 0x01) << 8 | (3 if address is None else 0)
+    answers = b""
+    if address is not None and qtype == 1:
+        answers = b"\xc0\x0c" + (1).to_bytes(2, "big") + (1).to_bytes(2, "big") + (5).to_bytes(4, "big")
+        answers += (4).to_bytes(2, "big") + bytes(int(part) for part in address.split("."))
+    header = query[:2] + flags.to_bytes(2, "big") + (1).to_bytes(2, "big")
+    header += (1 if answers else 0).to_bytes(2, "big") + b"\x00\x00\x00\x00"
+    return header + question + answers
+
+
+def serve_dns(state: Path) -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((DNS_ADDRESS, 53))
+    while True:
+        query, client = sock.recvfrom(512)
+        answer = dns_answer(query, dns_records(state))
+        if answer:
+            sock.sendto(answer, client)
+
+
 # --- serve -----------------------------------------------------------------------------------
 
 
 def ensure_imds_address() -> None:
-    """The metadata address on the bridge, so that hosts whose route points there reach this machine."""
+    """The metadata and resolver addresses on the bridge, so that hosts whose routes point there reach them."""
     shown = subprocess.run(["ip", "-o", "addr", "show", "dev", hostlab.BRIDGE], capture_output=True, text=True)
-    if f" {IMDS_ADDRESS}/32 " not in shown.stdout:
-        subprocess.run(["ip", "addr", "add", f"{IMDS_ADDRESS}/32", "dev", hostlab.BRIDGE], check=True)
+    for address in (IMDS_ADDRESS, DNS_ADDRESS):
+        if f" {address}/32 " not in shown.stdout:
+            subprocess.run(["ip", "addr", "add", f"{address}/32", "dev", hostlab.BRIDGE], check=True)
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -415,6 +473,7 @@ def serve(args: argparse.Namespace) -> None:
     server = http.server.ThreadingHTTPServer(
         (IMDS_ADDRESS, 80), make_handler(Metadata(args.emulator, args.region), state)
     )
+    threading.Thread(target=serve_dns, args=(state,), daemon=True).start()
     (state / "serve.pid").write_text(f"{os.getpid()}\n")
     LOG.info("endpoints %s on %s:443, metadata on %s:80", ", ".join(dns_names), hostlab.CONTROLLER, IMDS_ADDRESS)
 
