@@ -240,35 +240,51 @@ def attach(host: str, instance_id: str, state: Path, ca_cert: Path | None = None
 class Metadata:
     """What the metadata service answers for one emulator instance, read from the emulator."""
 
+    # An instance's description is read again after this many seconds (its tags, its state).
+    INSTANCE_SECONDS = 10
+
     def __init__(self, endpoint: str, region: str) -> None:
         self.endpoint, self.region = endpoint, region
         self.lock = threading.Lock()
         self.credentials: dict[str, tuple[float, dict[str, str]]] = {}
+        self.instances: dict[str, tuple[float, dict[str, Any] | None, str | None]] = {}
+        # Made once: clients are thread-safe, making them from threads is not. SDKs give the metadata
+        # service one second: the answers come from here, not from the emulator, whenever they can.
+        self.ec2, self.iam, self.sts = (aws(service, endpoint, region) for service in ("ec2", "iam", "sts"))
+
+    def described(self, instance_id: str) -> tuple[dict[str, Any] | None, str | None]:
+        """The instance as the emulator describes it and its role's name, kept for a few seconds."""
+        with self.lock:
+            cached = self.instances.get(instance_id)
+            if cached and cached[0] > time.monotonic():
+                return cached[1], cached[2]
+            reservations = self.ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+            found = [i for r in reservations for i in r["Instances"]]
+            instance = found[0] if found else None
+            profile = ((instance or {}).get("IamInstanceProfile") or {}).get("Arn", "")
+            role = None
+            if profile:
+                name = profile.rsplit("/", 1)[1]
+                roles = self.iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Roles"]
+                role = roles[0]["RoleName"] if roles else None
+            self.instances[instance_id] = (time.monotonic() + self.INSTANCE_SECONDS, instance, role)
+            return instance, role
 
     def instance(self, instance_id: str) -> dict[str, Any] | None:
-        ec2 = aws("ec2", self.endpoint, self.region)
-        reservations = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
-        found = [i for r in reservations for i in r["Instances"]]
-        return found[0] if found else None
+        return self.described(instance_id)[0]
 
     def role(self, instance: dict[str, Any]) -> str | None:
-        profile = (instance.get("IamInstanceProfile") or {}).get("Arn", "")
-        if not profile:
-            return None
-        iam = aws("iam", self.endpoint, self.region)
-        roles = iam.get_instance_profile(InstanceProfileName=profile.rsplit("/", 1)[1])["InstanceProfile"]["Roles"]
-        return roles[0]["RoleName"] if roles else None
+        return self.described(instance["InstanceId"])[1]
 
     def role_credentials(self, instance_id: str, role: str) -> dict[str, str]:
         with self.lock:
             cached = self.credentials.get(instance_id)
             if cached and cached[0] > time.time() + 300:
                 return cached[1]
-            iam = aws("iam", self.endpoint, self.region)
-            arn = iam.get_role(RoleName=role)["Role"]["Arn"]
-            answer = aws("sts", self.endpoint, self.region).assume_role(
-                RoleArn=arn, RoleSessionName=instance_id, DurationSeconds=CREDENTIAL_SECONDS
-            )["Credentials"]
+            arn = self.iam.get_role(RoleName=role)["Role"]["Arn"]
+            answer = self.sts.assume_role(RoleArn=arn, RoleSessionName=instance_id, DurationSeconds=CREDENTIAL_SECONDS)[
+                "Credentials"
+            ]
             now = datetime.datetime.now(datetime.UTC)
             document = {
                 "Code": "Success",
@@ -338,6 +354,20 @@ class Metadata:
         if tags_allowed and key.startswith("tags/instance/") and key.split("/", 2)[2] in tags:
             return 200, text, tags[key.split("/", 2)[2]]
         return 404, text, "Not Found"
+
+
+def warm(metadata: Metadata, state: Path, every: float = 2.0) -> None:
+    """Read each attached instance and its credentials before it asks: a first answer from the emulator
+    may take longer than the one second the SDKs wait for the metadata service, on a busy machine."""
+    while True:
+        for instance_id in set(registry(state).values()):
+            try:
+                instance, role = metadata.described(instance_id)
+                if instance and role:
+                    metadata.role_credentials(instance_id, role)
+            except Exception as error:
+                LOG.warning("could not read %s ahead: %s", instance_id, error)
+        time.sleep(every)
 
 
 def make_handler(metadata: Metadata, state: Path) -> type[http.server.BaseHTTPRequestHandler]:
@@ -470,9 +500,9 @@ def serve(args: argparse.Namespace) -> None:
     cert, key = server_certificate(Path(args.ca_dir), dns_names)
     conf = write_nginx_conf(state, args.emulator, dns_names, cert, key)
     nginx = subprocess.Popen(["nginx", "-c", str(conf), "-e", str(state / "nginx-error.log")])
-    server = http.server.ThreadingHTTPServer(
-        (IMDS_ADDRESS, 80), make_handler(Metadata(args.emulator, args.region), state)
-    )
+    metadata = Metadata(args.emulator, args.region)
+    server = http.server.ThreadingHTTPServer((IMDS_ADDRESS, 80), make_handler(metadata, state))
+    threading.Thread(target=warm, args=(metadata, state), daemon=True).start()
     threading.Thread(target=serve_dns, args=(state,), daemon=True).start()
     (state / "serve.pid").write_text(f"{os.getpid()}\n")
     LOG.info("endpoints %s on %s:443, metadata on %s:80", ", ".join(dns_names), hostlab.CONTROLLER, IMDS_ADDRESS)
