@@ -100,11 +100,11 @@ def public_names() -> list[tuple[str, str, int]]:
 
 
 def first_200(name: str, address: str, port: int, timeout: float) -> float | None:
-    """Seconds until https://name/ answers 200 through the stand-in, None if it never does."""
+    """Seconds until https://name/ (the page, from a frontend) answers 200 through the stand-in, or None."""
     context = ssl.create_default_context(cafile=str(DEMO / "ca.pem"))
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        request = urllib.request.Request(f"https://{address}:{port}/api/items/1", headers={"Host": name})
+        request = urllib.request.Request(f"https://{address}:{port}/", headers={"Host": name})
         context.check_hostname = False  # the address is local; the certificate names `name`
         with contextlib.suppress(OSError), urllib.request.urlopen(request, context=context, timeout=5) as answer:  # noqa: S310 - https only
             if answer.status == 200:
@@ -151,6 +151,11 @@ def serve(cap: int, wait: float) -> None:
         say(f"  {host['group']:<28} {host.get('address', '-'):<14} {host.get('result')}")
     for name, address, port in names:
         say(f"curl --cacert .demo/ca.pem --resolve {name}:{port}:{address} https://{name}:{port}/api/items/1")
+    if names:
+        name, address, port = names[0]
+        say("write an item, then read it twice (X-Cache: miss, then hit):")
+        say(f"curl --cacert .demo/ca.pem --resolve {name}:{port}:{address} -X PUT -H 'Content-Type: application/json' "
+            f"""-d '{{"name": "first", "description": "from the demo"}}' https://{name}:{port}/api/items/1""")  # fmt: skip
 
 
 def stop() -> None:
