@@ -154,8 +154,9 @@ def serve(cap: int, wait: float) -> None:
     if names:
         name, address, port = names[0]
         say("write an item, then read it twice (X-Cache: miss, then hit):")
+        body = json.dumps({"name": "first", "description": "from the demo"})
         say(f"curl --cacert .demo/ca.pem --resolve {name}:{port}:{address} -X PUT -H 'Content-Type: application/json' "
-            f"""-d '{{"name": "first", "description": "from the demo"}}' https://{name}:{port}/api/items/1""")  # fmt: skip
+            f"-d '{body}' https://{name}:{port}/api/items/1")  # fmt: skip
 
 
 def stop() -> None:
