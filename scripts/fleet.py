@@ -234,8 +234,8 @@ def boot(instance_id: str, spec: dict[str, Any], aliases: dict[str, str], ca_dir
     began = time.monotonic()
     run = subprocess.run(
         [*ssh, "systemd-run --unit=webstack-user-data --wait --collect --service-type=oneshot "
-         # As cloud-init's cloud-final.service (TimeoutSec=0): the user data takes as long as it takes.
-         "--property=TimeoutStartSec=0 "
+         # As cloud-init's cloud-final.service (no start timeout): the user data takes as long as it takes.
+         "--property=TimeoutStartSec=infinity "
          "/bin/bash /var/lib/cloud/instance/user-data"],
         capture_output=True, text=True, check=False, timeout=USER_DATA_TIMEOUT,
     )  # fmt: skip

@@ -151,8 +151,8 @@ def booted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
         started = time.monotonic()
         booted.run = on_host(
             "systemd-run --unit=webstack-user-data --wait --collect --service-type=oneshot "
-            # As cloud-init's cloud-final.service (TimeoutSec=0): the user data takes as long as it takes.
-            "--property=TimeoutStartSec=0 "
+            # As cloud-init's cloud-final.service (no start timeout): the user data takes as long as it takes.
+            "--property=TimeoutStartSec=infinity "
             "/bin/bash /var/lib/cloud/instance/user-data",
             timeout=900,
         )
