@@ -73,6 +73,10 @@ def test_prod_mysql_is_multi_az_encrypted_private_and_protected(stack: Stack) ->
     assert primary["PreferredBackupWindow"] == PROD["data_mysql_backup_window"]
     assert primary["PreferredMaintenanceWindow"] == PROD["data_mysql_maintenance_window"]
     assert primary["DBSubnetGroup"]["DBSubnetGroupName"] == "webstack-prod-data"
+    assert primary["CACertificateIdentifier"] == "rds-ca-rsa2048-g1"
+    assert primary["MasterUsername"] == "webstack_admin"
+    (parameter_group,) = primary["DBParameterGroups"]
+    assert parameter_group["DBParameterGroupName"] == "webstack-prod-mysql8-4"
     ec2 = stack.client("ec2")
     (mysql_sg,) = ec2.describe_security_groups(GroupNames=["webstack-prod-mysql"])["SecurityGroups"]
     assert [g["VpcSecurityGroupId"] for g in primary["VpcSecurityGroups"]] == [mysql_sg["GroupId"]]
@@ -93,6 +97,7 @@ def test_prod_read_replica_runs_in_another_az(stack: Stack) -> None:
     assert replica["AvailabilityZone"] in PROD["webstack_azs"]
     assert replica["StorageEncrypted"] is True
     assert replica["PubliclyAccessible"] is False
+    assert replica["CACertificateIdentifier"] == "rds-ca-rsa2048-g1"
 
 
 @pytest.mark.stack("deploy")
@@ -104,6 +109,9 @@ def test_staging_mysql_is_single_az_small_and_unprotected(stack: Stack) -> None:
     assert primary["StorageEncrypted"] is True
     assert primary["PubliclyAccessible"] is False
     assert primary["DeletionProtection"] is False
+    assert primary["EngineVersion"].startswith("8.4.")
+    assert primary["CACertificateIdentifier"] == "rds-ca-rsa2048-g1"
+    assert primary["MasterUsername"] == "webstack_admin"
     ids = [i["DBInstanceIdentifier"] for i in stack.client("rds").describe_db_instances()["DBInstances"]]
     assert "webstack-staging-mysql-replica" not in ids
 

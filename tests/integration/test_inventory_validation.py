@@ -121,6 +121,18 @@ BAD_VALUES: list[tuple[str, str, dict[str, Any], list[str]]] = [
         {"data_mysql_engine_version": "5.6.10"},
         ["data_mysql_engine_version", "5.6.10", "not supported", "8.0.39"],
     ),
+    (
+        "mysql-out-of-standard-support",
+        "staging",
+        {"data_mysql_engine_version": "8.0.39"},
+        ["data_mysql_engine_version", "8.0.39", "standard support ended on 2026-07-31", "8.4 until 2029-07-31"],
+    ),
+    (
+        "default-mysql-admin-name",
+        "prod",
+        {"data_mysql_username": "Admin"},
+        ["data_mysql_username", "Admin", "default administrator name", "RDS.25"],
+    ),
     ("unknown-redis-version", "staging", {"data_redis_engine_version": "9.9"}, ["data_redis_engine_version", "9.9"]),
     (
         "more-redis-replicas-than-azs",
