@@ -180,6 +180,55 @@ def test_security_groups_form_a_chain(ec2: Any, env: dict[str, Any]) -> None:
     assert len(owned(ec2, "describe_security_groups", "SecurityGroups", env["webstack_environment"])) == len(chain)
 
 
+@pytest.mark.stack("deploy")
+def test_default_security_group_of_the_shared_vpc_allows_nothing(ec2: Any) -> None:
+    vpc_id = edge_vpc(ec2)["VpcId"]
+    (default,) = ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": ["default"]}]
+    )["SecurityGroups"]
+    assert default["IpPermissions"] == []
+    assert default["IpPermissionsEgress"] == []
+
+
+def nacl_rules(acl: dict[str, Any], egress: bool) -> set[tuple[str, str, int, int, str]]:
+    """The ACL's allow rules in one direction (the final deny-all that AWS adds is left out)."""
+    return {
+        (
+            entry["Protocol"],
+            entry["CidrBlock"],
+            entry["PortRange"]["From"],
+            entry["PortRange"]["To"],
+            entry["RuleAction"],
+        )
+        for entry in acl["Entries"]
+        if entry["Egress"] is egress and entry["RuleNumber"] != 32767
+    }
+
+
+@pytest.mark.stack("deploy")
+@pytest.mark.parametrize("env", [PROD, STAGING], ids=["prod", "staging"])
+def test_data_subnets_acl_admits_only_mysql_and_redis_from_the_app_subnets(ec2: Any, env: dict[str, Any]) -> None:
+    prefix = env["webstack_prefix"]
+    subnets = owned(ec2, "describe_subnets", "Subnets", env["webstack_environment"])
+    data = [s for s in subnets if tags(s)["Tier"] == "data"]
+    (acl,) = ec2.describe_network_acls(Filters=[{"Name": "tag:Name", "Values": [f"{prefix}-data"]}])["NetworkAcls"]
+    assert {a["SubnetId"] for a in acl["Associations"]} == {s["SubnetId"] for s in data}
+    assert acl["IsDefault"] is False
+    app_cidrs = list(env["network_app_subnets"].values())
+    data_cidrs = list(env["network_data_subnets"].values())
+    ports = (env["webstack_mysql_port"], env["webstack_redis_port"])
+    tcp = "6"
+    assert nacl_rules(acl, egress=False) == {
+        *((tcp, cidr, port, port, "allow") for cidr in app_cidrs + data_cidrs for port in ports),
+        *((tcp, cidr, 1024, 65535, "allow") for cidr in data_cidrs),
+    }
+    assert nacl_rules(acl, egress=True) == {
+        *((tcp, cidr, 1024, 65535, "allow") for cidr in app_cidrs + data_cidrs),
+        *((tcp, cidr, port, port, "allow") for cidr in data_cidrs for port in ports),
+    }
+    assert tags(acl)["Environment"] == env["webstack_environment"]
+
+
 @pytest.mark.stack("rerun")
 @pytest.mark.parametrize("inventory", ["prod", "staging"])
 def test_second_run_changes_nothing(stack: Stack, inventory: str) -> None:
@@ -226,6 +275,7 @@ def test_staging_teardown_removes_staging_only(stack: Stack, ec2: Any) -> None:
         ("describe_security_groups", "SecurityGroups"),
         ("describe_route_tables", "RouteTables"),
         ("describe_addresses", "Addresses"),
+        ("describe_network_acls", "NetworkAcls"),
     ):
         assert owned(ec2, describe, key, "Non-Production") == [], describe
     assert live_nats(ec2, "Non-Production") == []
@@ -250,4 +300,5 @@ def test_full_teardown_leaves_nothing_of_the_project(stack: Stack, ec2: Any) -> 
     assert ec2.describe_subnets(Filters=project)["Subnets"] == []
     assert ec2.describe_security_groups(Filters=project)["SecurityGroups"] == []
     assert ec2.describe_addresses(Filters=project)["Addresses"] == []
+    assert ec2.describe_network_acls(Filters=project)["NetworkAcls"] == []
     assert ec2.describe_internet_gateways(Filters=project)["InternetGateways"] == []
