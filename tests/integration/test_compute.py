@@ -557,7 +557,8 @@ def test_a_second_staging_teardown_changes_nothing(stack: Stack) -> None:
     assert compute_layer(stack, "webstack-prod") == stack.recorded["prod-before-staging-teardown"]["compute"]
 
 
-# moto deletes a protected load balancer (AWS refuses): the order of the tasks shows the protection lifted first.
+# moto deletes a protected load balancer, AWS refuses (docs/EMULATOR.md E35): the order of the tasks shows
+# the protection lifted first.
 @pytest.mark.stack("prod-teardown")
 def test_prod_teardown_lifts_the_internal_alb_deletion_protection_before_deleting_it(stack: Stack) -> None:
     run = stack.runs["teardown-prod"]

@@ -191,7 +191,7 @@ def test_default_security_group_of_the_shared_vpc_allows_nothing(ec2: Any) -> No
 
 
 def nacl_rules(acl: dict[str, Any], egress: bool) -> set[tuple[str, str, int, int, str]]:
-    """The ACL's allow rules in one direction (the final deny-all that AWS adds is left out)."""
+    """The ACL's allow rules in one direction (AWS's final deny-all, which moto omits, left out: EMULATOR.md E34)."""
     return {
         (
             entry["Protocol"],
