@@ -143,7 +143,7 @@ def test_staging_redis_is_one_node(stack: Stack) -> None:
 def test_secrets_exist_and_never_appear_in_the_output(stack: Stack, prefix: str) -> None:
     mysql = json.loads(secret_value(stack, f"{prefix}/mysql/master"))
     token = secret_value(stack, f"{prefix}/redis/auth-token")
-    assert mysql["username"] == "admin"
+    assert mysql["username"] == "webstack_admin"
     assert len(mysql["password"]) == 32
     assert len(token) == 64
     assert stack.runs, "the deployment's runs (both with --diff) are recorded"
