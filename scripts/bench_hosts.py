@@ -79,7 +79,8 @@ def configure(inventory_file: Path, env: dict[str, str]) -> tuple[float, dict[st
     seconds = time.monotonic() - started
     if run.returncode != 0:
         sys.exit(f"configure.yml failed:\n{run.stdout[-4000:]}{run.stderr[-2000:]}")
-    changed = {host: int(n) for host, n in re.findall(r"^(\S+)\s*:\s*ok=\d+\s+changed=(\d+)", run.stdout, re.M)}
+    recap = re.findall(r"^(\S+)\s*:\s*ok=\d+\s+changed=(\d+)", run.stdout, re.M)
+    changed = {host: int(n) for host, n in recap if host in HOSTS}
     return seconds, changed
 
 
@@ -109,7 +110,13 @@ def main(argv: list[str] | None = None) -> int:
             }
             import boto3
 
-            ssm = boto3.client("ssm", endpoint_url=aws["AWS_ENDPOINT_URL"], region_name="us-east-1")
+            ssm = boto3.client(
+                "ssm",
+                endpoint_url=aws["AWS_ENDPOINT_URL"],
+                region_name="us-east-1",
+                aws_access_key_id=aws["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=aws["AWS_SECRET_ACCESS_KEY"],
+            )
             for name, value in {"internal-alb-dns": "internal-alb.hostlab", "internal-alb-port": "80"}.items():
                 ssm.put_parameter(Name=f"/{PREFIX}/compute/{name}", Value=value, Type="String", Overwrite=True)
             key = subprocess.run([*HOSTLAB, "env"], check=True, capture_output=True, text=True).stdout

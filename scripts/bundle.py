@@ -4,7 +4,7 @@
     scripts/bundle.py app-wheel                          the backend's wheel and wheelhouse in app/dist/
     scripts/bundle.py build --inventory inventories/prod  the environment's bundle, its path and sha256 as JSON
 
-A bundle (README, "The bootstrap bundle"; docs/HOSTS.md) is a gzipped tar with,
+A bundle (docs/HOSTS.md, "The bundle and the user data") is a gzipped tar with,
 at its root:
 
     site.yml, configure.yml  playbooks/boot.yml and playbooks/configure.yml: the plays the controller pushes
@@ -28,6 +28,8 @@ from PyPI or the index pip is configured with.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import gzip
 import hashlib
 import io
@@ -296,6 +298,16 @@ def build(inventory: Path, out: Path, dist: Path) -> dict[str, object]:
     }
 
 
+@contextlib.contextmanager
+def locked() -> object:
+    """One build at a time on this machine: two runs (two environments, or tests on two
+    workers) would otherwise rebuild app/dist/ under each other's feet."""
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    with open(cache_dir() / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -307,13 +319,15 @@ def main(argv: list[str] | None = None) -> int:
     bundle.add_argument("--dist", type=Path, default=ROOT / "app" / "dist")
     args = parser.parse_args(argv)
     if args.command == "app-wheel":
-        rebuilt = app_wheel(args.dist.resolve())
+        with locked():
+            rebuilt = app_wheel(args.dist.resolve())
         wheels = sorted(p.name for p in (args.dist / "wheelhouse").glob("*.whl"))
         print(f"{'built' if rebuilt else 'unchanged'}: {args.dist}, {len(wheels)} dependency wheels")
         return 0
     inventory = args.inventory.resolve()
     out = (args.out or cache_dir() / inventory.name / "bundle.tar.gz").resolve()
-    print(json.dumps(build(inventory, out, args.dist.resolve())))
+    with locked():
+        print(json.dumps(build(inventory, out, args.dist.resolve())))
     return 0
 
 

@@ -75,6 +75,37 @@ def wrk(url: str, seconds: float, connections: int, threads: int, script: Path |
     return result
 
 
+def cpu_seconds(root: int) -> float:
+    """CPU time (user + system) of a process and all its descendants, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        children.setdefault(int(stat[1]), []).append(int(entry))
+        times[int(entry)] = (int(stat[11]) + int(stat[12])) / tick
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += times.get(pid, 0.0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def measured(server: int, url: str, seconds: float, args: argparse.Namespace, script: Path | None = None) -> dict:
+    """wrk's result, with the server's CPU time per request (microseconds) and the load average after it."""
+    before = cpu_seconds(server)
+    result = wrk(url, seconds, args.connections, args.threads, script)
+    result["cpu_us"] = (cpu_seconds(server) - before) * 1e6 / max(result["requests"], 1)
+    result["load"] = os.getloadavg()[0]
+    return result
+
+
 def seed(mariadb: MariaDB) -> None:
     import pymysql
 
@@ -143,20 +174,19 @@ def main(argv: list[str] | None = None) -> int:
             results: dict[str, list[dict[str, float]]] = {"nginx static file": [], "cache hits": [], "cache misses": []}
             next_miss = HOT_ITEMS
             for _ in range(args.rounds):
-                wrk(f"http://127.0.0.1:{nginx_port}/item.json", args.warmup, args.connections, args.threads)
-                results["nginx static file"].append(
-                    wrk(f"http://127.0.0.1:{nginx_port}/item.json", args.duration, args.connections, args.threads)
-                )
+                static = f"http://127.0.0.1:{nginx_port}/item.json"
+                wrk(static, args.warmup, args.connections, args.threads)
+                results["nginx static file"].append(measured(nginx.process.pid, static, args.duration, args))
                 wrk(backend.base, args.warmup, args.connections, args.threads, hits_lua)
-                results["cache hits"].append(wrk(backend.base, args.duration, args.connections, args.threads, hits_lua))
-                for measured, seconds in ((False, args.warmup), (True, args.duration)):
+                results["cache hits"].append(measured(backend.process.pid, backend.base, args.duration, args, hits_lua))
+                for last, seconds in ((False, args.warmup), (True, args.duration)):
                     misses_lua = directory / "misses.lua"
                     misses_lua.write_text(MISSES_LUA.format(start=next_miss))
-                    result = wrk(backend.base, seconds, args.connections, args.threads, misses_lua)
+                    result = measured(backend.process.pid, backend.base, seconds, args, misses_lua)
                     next_miss += int(result["requests"]) + args.connections
                     if next_miss > SEEDED_ITEMS:
                         raise SystemExit(f"more misses than seeded items ({SEEDED_ITEMS}): shorten --duration")
-                    if measured:
+                    if last:
                         results["cache misses"].append(result)
         finally:
             nginx.stop()
@@ -168,12 +198,21 @@ def main(argv: list[str] | None = None) -> int:
         f"\nwrk -t{args.threads} -c{args.connections}, {args.duration:g} s per run, {args.rounds} round(s), "
         f"{args.workers} backend and nginx worker(s), {os.cpu_count()} cores; Redis and MariaDB with TLS"
     )
-    print(f"{'scenario':<20} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    print(f"{'scenario':<20} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'CPU us/req':>11} {'load':>6}")
     medians: dict[str, dict[str, float]] = {}
     for name, runs in results.items():
-        medians[name] = {key: statistics.median(run[key] for run in runs) for key in ("rps", "p50", "p99", "errors")}
+        keys = ("rps", "p50", "p99", "errors", "cpu_us", "load")
+        medians[name] = {key: statistics.median(run[key] for run in runs) for key in keys}
         m = medians[name]
-        print(f"{name:<20} {m['rps']:>10.0f} {m['p50']:>8.2f} {m['p99']:>8.2f} {m['errors']:>7.0f}")
+        print(
+            f"{name:<20} {m['rps']:>10.0f} {m['p50']:>8.2f} {m['p99']:>8.2f} {m['errors']:>7.0f}"
+            f" {m['cpu_us']:>11.1f} {m['load']:>6.2f}"
+        )
+    print(
+        "CPU us/req: CPU time of the server's processes (nginx, or the backend) per request, which the"
+        " machine's load changes little; load: the 1-minute load average after the run"
+        f" ({os.cpu_count()} cores: above that, other processes compete for them)"
+    )
     ratio = medians["cache hits"]["rps"] / medians["nginx static file"]["rps"]
     p99 = medians["cache hits"]["p99"]
     met = ratio >= 0.3 and p99 < 5

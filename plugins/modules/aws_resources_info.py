@@ -187,6 +187,30 @@ options:
     type: list
     elements: str
     default: []
+  log_group_prefixes:
+    description:
+      - Prefixes of CloudWatch Logs log group names (C(/webstack-prod/)); every group whose name starts
+        with one is found, by name.
+    type: list
+    elements: str
+    default: []
+  cloudwatch_alarm_prefixes:
+    description:
+      - Prefixes of CloudWatch alarm names; every metric or composite alarm whose name starts with one is
+        found (one C(DescribeAlarms) per prefix and page).
+    type: list
+    elements: str
+    default: []
+  cloudwatch_dashboards:
+    description: CloudWatch dashboard names.
+    type: list
+    elements: str
+    default: []
+  sns_topics:
+    description: SNS topic names; found (by name) when the region's topics include one (C(ListTopics), paged).
+    type: list
+    elements: str
+    default: []
   acm_certificates:
     description: Domain names; an ACM certificate whose (first) domain name is one of them is found, in any status.
     type: list
@@ -327,6 +351,10 @@ def argument_spec() -> dict[str, Any]:
         wafv2_ip_sets=names,
         wafv2_scope=dict(type="str", choices=["REGIONAL", "CLOUDFRONT"], default="REGIONAL"),
         log_groups=names,
+        log_group_prefixes=names,
+        cloudwatch_alarm_prefixes=names,
+        cloudwatch_dashboards=names,
+        sns_topics=names,
         acm_certificates=names,
         vpc_tags=dict(type="dict"),
         ec2_tags=dict(type="dict"),
@@ -640,6 +668,45 @@ def log_groups(reader: Reader, names: list[str]) -> list[str]:
     return found
 
 
+def log_group_prefixes(reader: Reader, prefixes: list[str]) -> list[str]:
+    return [
+        group["logGroupName"]
+        for prefix in prefixes
+        for group in reader.pages(
+            "logs", "describe_log_groups", "logGroups", f"log groups {prefix}*", "nextToken", logGroupNamePrefix=prefix
+        )
+    ]
+
+
+def cloudwatch_alarm_prefixes(reader: Reader, prefixes: list[str]) -> list[str]:
+    """Metric and composite alarms, one DescribeAlarms (per page) for each prefix."""
+    found = set()
+    for prefix in prefixes:
+        request = {"AlarmNamePrefix": prefix, "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]}
+        while True:
+            page = reader.call("cloudwatch", "describe_alarms", f"CloudWatch alarms {prefix}*", **request)
+            for kind in ("MetricAlarms", "CompositeAlarms"):
+                found.update(alarm["AlarmName"] for alarm in page.get(kind, []))
+            if not page.get("NextToken"):
+                break
+            request["NextToken"] = page["NextToken"]
+    return sorted(found)
+
+
+def cloudwatch_dashboards(reader: Reader, names: list[str]) -> list[str]:
+    return [
+        name
+        for name in names
+        if reader.call("cloudwatch", "get_dashboard", f"dashboard {name}", "ResourceNotFound", DashboardName=name)
+    ]
+
+
+def sns_topics(reader: Reader, names: list[str]) -> list[str]:
+    wanted = set(names)
+    topics = reader.pages("sns", "list_topics", "Topics", "the SNS topics")
+    return sorted({topic["TopicArn"].rsplit(":", 1)[-1] for topic in topics} & wanted)
+
+
 def acm_certificates(reader: Reader, domains: list[str]) -> list[str]:
     wanted = {normal(domain) for domain in domains}
     certificates = reader.pages("acm", "list_certificates", "CertificateSummaryList", "the ACM certificates")
@@ -712,6 +779,10 @@ KINDS: dict[str, Callable[[Reader, Any], list[str]]] = {
     "wafv2_web_acls": wafv2_web_acls,
     "wafv2_ip_sets": wafv2_ip_sets,
     "log_groups": log_groups,
+    "log_group_prefixes": log_group_prefixes,
+    "cloudwatch_alarm_prefixes": cloudwatch_alarm_prefixes,
+    "cloudwatch_dashboards": cloudwatch_dashboards,
+    "sns_topics": sns_topics,
     "acm_certificates": acm_certificates,
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import orjson
 
 from .conftest import new_id
@@ -68,8 +70,14 @@ def test_the_request_log_has_one_json_line_per_request_with_the_alb_trace_id(api
     reply = api("GET", f"/api/items/{item_id}", headers={"X-Amzn-Trace-Id": trace})
 
     assert reply.headers["x-request-id"] == "1-67891233-abcdef012345678912345678"
-    lines = [orjson.loads(line) for line in backend.log.read_bytes().splitlines() if line.startswith(b"{")]
-    logged = [line for line in lines if line.get("request_id") == "1-67891233-abcdef012345678912345678"]
+    # The lines of one turn of the event loop are written at its end: a moment after the answer, at most.
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [orjson.loads(line) for line in backend.log.read_bytes().splitlines() if line.startswith(b"{")]
+        logged = [line for line in lines if line.get("request_id") == "1-67891233-abcdef012345678912345678"]
+        if logged or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert len(logged) == 1
     assert logged[0]["logger"] == "webstack.request"
     assert {k: logged[0][k] for k in ("method", "path", "status", "cache")} == {

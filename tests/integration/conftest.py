@@ -278,6 +278,23 @@ def mutating(requests: list[dict[str, str]]) -> list[str]:
     return [request["action"] for request in requests if not READ_ONLY.match(request["action"])]
 
 
+def assert_refused_before_aws(
+    emulator: Emulator, tmp_path: Path, env: str, changes: dict[str, Any], expected: list[str]
+) -> None:
+    """provision.yml on inventories/<env> with ``changes`` fails, its message holds every ``expected``
+    text (whitespace folded), and the emulator saw no request."""
+    bad_inventory = make_inventory(tmp_path, env, changes)
+    mark = emulator.mark()
+
+    run = run_playbook(emulator, bad_inventory, "provision.yml")
+
+    assert run.returncode != 0, run.output
+    flat = " ".join(run.output.split())
+    for text in expected:
+        assert text in flat, f"{text!r} not in the failure:\n{run.output[-3000:]}"
+    assert emulator.since(mark) == [], "a bad inventory must not reach AWS"
+
+
 def make_inventory(tmp_path: Path, env: str, changes: dict[str, Any]) -> Path:
     """Copy inventories/<env> (links resolved) and apply ``changes`` to its variables.
 

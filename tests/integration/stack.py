@@ -80,7 +80,7 @@ IDENTITY_PROVIDERS = [
 ]
 # Staging's runs (but the layers-alone ones) use the stock strategy; prod's ansible.cfg's default.
 STOCK_STRATEGY = {"ANSIBLE_STRATEGY": "linear"}
-LAYERS = ["shared_edge", "network", "data", "identity", "edge", "compute"]
+LAYERS = ["shared_edge", "network", "data", "identity", "edge", "compute", "monitoring"]
 
 
 def readme_layer_selections() -> list[list[str]]:

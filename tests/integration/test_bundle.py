@@ -96,3 +96,15 @@ def test_publishing_before_the_compute_layer_stops_naming_the_bucket(empty_accou
     assert "/webstack-staging/compute/bucket, /webstack-staging/compute/bundle-prefix are not published" in run.output
     assert "TASK [bundle : Build the bundle" not in run.output
     assert mutating(empty_account.since(mark)) == []
+
+
+def test_check_mode_before_the_compute_layer_predicts_both_uploads(empty_account: Emulator) -> None:
+    mark = empty_account.mark()
+
+    run = run_playbook(empty_account, "inventories/staging", "bundle.yml", "--check")
+
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.changed == 1, run.output[-3000:]  # one task, an item per tier
+    for tier in TIERS:
+        assert f"{tier}: the bundle (sha256 " in run.output
+    assert mutating(empty_account.since(mark)) == []

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import ROOT, UNSET, Emulator, make_inventory, run_playbook
+from .conftest import ROOT, UNSET, Emulator, assert_refused_before_aws, run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -242,16 +242,7 @@ BAD_VALUES: list[tuple[str, str, dict[str, Any], list[str]]] = [
 def test_bad_inventory_fails_before_any_aws_call(
     emulator: Emulator, tmp_path: Path, inventory: str, changes: dict[str, Any], expected: list[str]
 ) -> None:
-    bad_inventory = make_inventory(tmp_path, inventory, changes)
-    mark = emulator.mark()
-
-    run = run_playbook(emulator, bad_inventory, "provision.yml")
-
-    assert run.returncode != 0, run.output
-    flat = " ".join(run.output.split())
-    for text in expected:
-        assert text in flat, f"{text!r} not in the failure:\n{run.output[-3000:]}"
-    assert emulator.since(mark) == [], "a bad inventory must not reach AWS"
+    assert_refused_before_aws(emulator, tmp_path, inventory, changes, expected)
 
 
 @pytest.mark.parametrize("inventory", ["prod", "staging"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 
@@ -16,7 +17,10 @@ KEEP_ALIVE_SECONDS = 65
 
 
 def serve(settings: Settings) -> int:
-    import uvicorn
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces, Loops, RuntimeModes
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
 
     LOG.info(
         "starting backend",
@@ -29,26 +33,35 @@ def serve(settings: Settings) -> int:
             mysql_reader=redact(settings.mysql_reader_url) if settings.mysql_reader_url else None,
         ),
     )
-    # Each worker process builds its app from these (uvicorn starts workers from an import string).
+    # Each worker process builds its app from these (granian starts workers from an import string).
     os.environ.update(settings.to_env())
-    uvicorn.run(
+    server = Granian(
         "webstack_backend.app:app_from_environment",
         factory=True,
-        host=settings.host,
+        address=settings.host,
         port=settings.port,
+        interface=Interfaces.ASGI,
         workers=settings.workers,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        # The client address is not used (the ALB sends X-Forwarded-For); one ASGI layer less per request.
-        proxy_headers=False,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        timeout_graceful_shutdown=settings.shutdown_timeout,
+        # One Rust I/O thread and one event loop (uvloop) per worker: with a worker per core,
+        # more threads only add switches.
+        runtime_mode=RuntimeModes.st,
+        loop=Loops.uvloop,
+        http=HTTPModes.http1,
+        websockets=False,
         backlog=4096,
+        # The idle keep-alive connection is closed when no request starts within this time; granian's
+        # command line caps it at 60 s, its API does not. It must outlast the ALB's 60 s (see above).
+        http1_settings=HTTP1Settings(header_read_timeout=KEEP_ALIVE_SECONDS * 1000),
+        # granian's own lines go to the root logger (JSON, setup_logging); no access log (ours has the cache result).
+        log_level=LogLevels(settings.log_level),
+        log_dictconfig={"loggers": {"_granian": {"propagate": True}, "granian.access": {"propagate": True}}},
+        log_access=False,
+        # SIGTERM: stop accepting, let requests in flight finish, then the lifespan shutdown closes the pools;
+        # a worker still busy after --shutdown-timeout is killed.
+        workers_kill_timeout=max(1, math.ceil(settings.shutdown_timeout)),
+        respawn_failed_workers=True,
     )
+    server.serve()
     return 0
 
 

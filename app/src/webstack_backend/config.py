@@ -51,7 +51,7 @@ class Settings:
     log_level: str = "info"
 
     def to_env(self) -> dict[str, str]:
-        """The settings as one environment value (how uvicorn's worker processes receive them)."""
+        """The settings as one environment value (how granian's worker processes receive them)."""
         import json
 
         return {"WEBSTACK_RESOLVED_SETTINGS": json.dumps(asdict(self))}
@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    serve = commands.add_parser("serve", help="run the HTTP service", description="Run the HTTP service (uvicorn).")
+    serve = commands.add_parser("serve", help="run the HTTP service", description="Run the HTTP service (granian).")
     add_options(serve, COMMON_OPTIONS + SERVE_OPTIONS)
     migrate = commands.add_parser(
         "migrate",

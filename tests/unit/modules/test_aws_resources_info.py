@@ -51,6 +51,13 @@ SHARED_EDGE = {
     "route53_zones": [{"name": "example.com", "comment_pattern": "[(]webstack-edge[)]$"}],
 }
 NETWORK = {"vpc_tags": VPC_TAGS, "ec2_tags": ENV_TAGS}
+MONITORING = {
+    "ssm_parameter_paths": [f"/{PREFIX}/monitoring"],
+    "cloudwatch_dashboards": [PREFIX],
+    "cloudwatch_alarm_prefixes": [f"{PREFIX}-"],
+    "log_group_prefixes": [f"/{PREFIX}/"],
+    "sns_topics": [f"{PREFIX}-alarms"],
+}
 
 
 def run(args: dict[str, Any], capsys: pytest.CaptureFixture[str], **flags: bool) -> dict[str, Any]:
@@ -91,7 +98,7 @@ def vpc_with_subnets() -> tuple[str, str, str]:
 
 
 def test_an_empty_account_has_nothing_of_any_layer(aws: None, calls: Calls, capsys: pytest.CaptureFixture[str]) -> None:
-    for layer in (COMPUTE, DATA, IDENTITY, EDGE, SHARED_EDGE, NETWORK):
+    for layer in (COMPUTE, DATA, IDENTITY, EDGE, SHARED_EDGE, NETWORK, MONITORING):
         result = run(layer, capsys)
         assert result["changed"] is False
         assert result["found"] is False, (layer, result["resources"])
@@ -243,6 +250,32 @@ def test_the_shared_edge_kinds(aws: None, capsys: pytest.CaptureFixture[str]) ->
     assert found["wafv2_ip_sets"] == ["webstack-edge-block"]
     assert found["acm_certificates"] == ["example.com"]
     assert found["wafv2_web_acls"] == found["load_balancers"] == []
+
+
+def test_the_monitoring_kinds(aws: None, calls: Calls, capsys: pytest.CaptureFixture[str]) -> None:
+    # The other environment's, and an Auto Scaling target-tracking alarm: none is staging's.
+    client("logs").create_log_group(logGroupName="/webstack-prod/backend")
+    client("sns").create_topic(Name="webstack-prod-alarms")
+    alarm = {"EvaluationPeriods": 1, "Threshold": 1.0, "ComparisonOperator": "GreaterThanThreshold"}
+    metric = {"Namespace": "AWS/RDS", "MetricName": "CPUUtilization", "Period": 60, "Statistic": "Average"}
+    client("cloudwatch").put_metric_alarm(AlarmName="webstack-prod-mysql-cpu", **alarm, **metric)
+    client("cloudwatch").put_metric_alarm(AlarmName=f"TargetTracking-{PREFIX}-frontend-AlarmHigh", **alarm, **metric)
+    assert run(MONITORING, capsys)["found"] is False
+
+    client("logs").create_log_group(logGroupName=f"/{PREFIX}/backend")
+    client("logs").create_log_group(logGroupName=f"/{PREFIX}/nginx/access")
+    client("sns").create_topic(Name=f"{PREFIX}-alarms")
+    client("cloudwatch").put_metric_alarm(AlarmName=f"{PREFIX}-mysql-cpu", **alarm, **metric)
+    client("cloudwatch").put_dashboard(DashboardName=PREFIX, DashboardBody='{"widgets": []}')
+    calls.clear()
+
+    found = run(MONITORING, capsys)["resources"]
+
+    assert found["log_group_prefixes"] == [f"/{PREFIX}/backend", f"/{PREFIX}/nginx/access"]
+    assert found["sns_topics"] == [f"{PREFIX}-alarms"]
+    assert found["cloudwatch_alarm_prefixes"] == [f"{PREFIX}-mysql-cpu"]
+    assert found["cloudwatch_dashboards"] == [PREFIX]
+    assert all(operation.startswith(READ_ONLY) for operation, _ in calls)
 
 
 def test_the_network_is_found_by_its_tags_in_the_shared_vpc_only(aws: None, capsys: pytest.CaptureFixture[str]) -> None:
