@@ -211,6 +211,18 @@ BAD_VALUES: list[tuple[str, str, dict[str, Any], list[str]]] = [
         ["webstack_edge_waf_rate_limit", "5 is outside what AWS accepts", "10 to 2000000000"],
     ),
     (
+        "flow-log-retention-aws-does-not-offer",
+        "staging",
+        {"webstack_edge_flow_log_retention_days": 45},
+        ["shared_edge_flow_log_retention_days", "45", "3653"],
+    ),
+    (
+        "access-logs-expiring-at-once",
+        "prod",
+        {"webstack_edge_alb_access_log_expiry_days": 0},
+        ["webstack_edge_alb_access_log_expiry_days: 0", "1 or more"],
+    ),
+    (
         "tls-policy-below-1-2",
         "prod",
         {"webstack_edge_tls_policy": "ELBSecurityPolicy-2016-08"},

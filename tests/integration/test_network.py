@@ -190,6 +190,42 @@ def test_default_security_group_of_the_shared_vpc_allows_nothing(ec2: Any) -> No
     assert default["IpPermissionsEgress"] == []
 
 
+@pytest.mark.stack("deploy")
+@pytest.mark.parametrize("env", [PROD, STAGING], ids=["prod", "staging"])
+def test_shared_vpc_logs_its_traffic_to_cloudwatch_through_a_role_of_its_own(
+    stack: Stack, ec2: Any, env: dict[str, Any]
+) -> None:
+    vpc_id = edge_vpc(ec2)["VpcId"]
+    group = f"/{EDGE}/vpc-flow-logs"
+    role_name = f"{EDGE}-vpc-flow-logs"
+    account = stack.client("sts").get_caller_identity()["Account"]
+
+    (flow_log,) = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc_id]}])["FlowLogs"]
+    (log_group,) = stack.client("logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    iam = stack.client("iam")
+    trust = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    policy = iam.get_role_policy(RoleName=role_name, PolicyName=role_name)["PolicyDocument"]
+
+    assert flow_log["LogDestinationType"] == "cloud-watch-logs"
+    assert flow_log["LogGroupName"] == group
+    assert flow_log["TrafficType"] == env["webstack_edge_flow_log_traffic_type"]
+    assert flow_log["DeliverLogsPermissionArn"] == f"arn:aws:iam::{account}:role/{role_name}"
+    assert tags(flow_log)["Environment"] == "Shared"
+    assert log_group["retentionInDays"] == env["webstack_edge_flow_log_retention_days"]
+    (statement,) = trust["Statement"]
+    assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": account}
+    writes = [s for s in policy["Statement"] if "logs:PutLogEvents" in s["Action"]]
+    assert [r for s in writes for r in s["Resource"] if not r.endswith((group, f"{group}:log-stream:*"))] == []
+    actions = {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert actions == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "logs:DescribeLogStreams",
+        "logs:DescribeLogGroups",
+    }
+
+
 def nacl_rules(acl: dict[str, Any], egress: bool) -> set[tuple[str, str, int, int, str]]:
     """The ACL's allow rules in one direction (AWS's final deny-all, which moto omits, left out: EMULATOR.md E34)."""
     return {
@@ -302,3 +338,7 @@ def test_full_teardown_leaves_nothing_of_the_project(stack: Stack, ec2: Any) -> 
     assert ec2.describe_addresses(Filters=project)["Addresses"] == []
     assert ec2.describe_network_acls(Filters=project)["NetworkAcls"] == []
     assert ec2.describe_internet_gateways(Filters=project)["InternetGateways"] == []
+    assert ec2.describe_flow_logs(Filters=project)["FlowLogs"] == []
+    assert stack.client("logs").describe_log_groups(logGroupNamePrefix=f"/{EDGE}/vpc-flow-logs")["logGroups"] == []
+    roles = [role["RoleName"] for role in stack.client("iam").list_roles()["Roles"]]
+    assert f"{EDGE}-vpc-flow-logs" not in roles
