@@ -6,6 +6,7 @@ check mode on an empty account runs in this worker's own emptied emulator.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -224,6 +225,32 @@ def test_shared_vpc_logs_its_traffic_to_cloudwatch_through_a_role_of_its_own(
         "logs:DescribeLogStreams",
         "logs:DescribeLogGroups",
     }
+
+
+@pytest.mark.stack("deploy")
+@pytest.mark.parametrize("env", [PROD, STAGING], ids=["prod", "staging"])
+def test_ebs_encryption_by_default_is_left_as_the_account_has_it_unless_asked_for(
+    ec2: Any, env: dict[str, Any]
+) -> None:
+    assert env["webstack_edge_ebs_encryption_by_default"] is False
+    assert ec2.get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is False
+
+
+def test_ebs_encryption_by_default_opt_in_turns_the_account_setting_on(empty_account: Emulator) -> None:
+    opt_in = (*only_layers("shared_edge"), "-e", json.dumps({"webstack_edge_ebs_encryption_by_default": True}))
+    mark = empty_account.mark()
+
+    check = run_playbook(empty_account, "inventories/staging", "provision.yml", *opt_in, "--check", "--diff")
+    checked = empty_account.mark()
+    run = run_playbook(empty_account, "inventories/staging", "provision.yml", *opt_in)
+
+    assert check.returncode == 0, check.output
+    assert check.changed >= 1, check.recap
+    assert mutating(empty_account.since(mark)[: checked - mark]) == []
+    assert run.returncode == 0, run.output
+    assert mutating(empty_account.since(checked)).count("EnableEbsEncryptionByDefault") == 1
+    ec2 = empty_account.client("ec2")
+    assert ec2.get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is True
 
 
 def nacl_rules(acl: dict[str, Any], egress: bool) -> set[tuple[str, str, int, int, str]]:
