@@ -81,6 +81,15 @@ policy:
   returned: always
   type: dict
   sample: {"Version": "2012-10-17", "Statement": []}
+policy_text:
+  description:
+    - The policy as the secret holds it, as text, read back after a change ("" when none; in check mode,
+      the text before).
+    - Give it to C(community.aws.secretsmanager_secret)'s C(resource_policy) on the same secret: that module
+      compares texts and deletes any policy it is not given, so only the very text AWS holds keeps it from
+      undoing this module's work.
+  returned: always
+  type: str
 """
 
 import json
@@ -131,18 +140,13 @@ def main() -> None:
     secret_id, present = module.params["secret_id"], module.params["state"] == "present"
     wanted = parse(module, module.params["policy"], "policy") if present else {}
     client = aws_client(module, "secretsmanager")
-    response = call(
-        module,
-        client.get_resource_policy,
-        f"Failed to read the resource policy of {secret_id}",
-        MISSING,
-        SecretId=secret_id,
-    )
+    response = read(module, client, secret_id)
     if response is None and not module.check_mode:
         module.fail_json(msg=f"Secret {secret_id} does not exist")
-    current = parse(module, (response or {}).get("ResourcePolicy"), f"The resource policy of {secret_id}")
+    text = (response or {}).get("ResourcePolicy") or ""
+    current = parse(module, text, f"The resource policy of {secret_id}")
     if normal(current) == normal(wanted):
-        exit_with_result(module, False, current, wanted, policy=current)
+        exit_with_result(module, False, current, wanted, policy=current, policy_text=text)
     if not module.check_mode:
         if present:
             call(
@@ -160,7 +164,19 @@ def main() -> None:
                 f"Failed to delete the resource policy of {secret_id}",
                 SecretId=secret_id,
             )
-    exit_with_result(module, True, current, wanted, policy=wanted)
+        text = (read(module, client, secret_id) or {}).get("ResourcePolicy") or ""
+    exit_with_result(module, True, current, wanted, policy=wanted, policy_text=text)
+
+
+def read(module: AnsibleAWSModule, client: Any, secret_id: str) -> dict[str, Any] | None:
+    """GetResourcePolicy's answer; None when the secret does not exist."""
+    return call(
+        module,
+        client.get_resource_policy,
+        f"Failed to read the resource policy of {secret_id}",
+        MISSING,
+        SecretId=secret_id,
+    )
 
 
 if __name__ == "__main__":

@@ -154,6 +154,27 @@ def test_secrets_exist_and_never_appear_in_the_output(stack: Stack, prefix: str)
 
 @pytest.mark.stack("deploy")
 @pytest.mark.parametrize("env", [PROD, STAGING], ids=["prod", "staging"])
+def test_each_secret_denies_reading_to_all_but_the_instance_roles_and_the_deployer(
+    stack: Stack, env: dict[str, Any]
+) -> None:
+    prefix = env["webstack_prefix"]
+    caller = stack.client("sts").get_caller_identity()
+    readers = [f"arn:aws:iam::{caller['Account']}:role/{prefix}-*-instance", caller["Arn"]]
+    secrets = stack.client("secretsmanager")
+    for name in (f"{prefix}/mysql/master", f"{prefix}/redis/auth-token"):
+        policy = json.loads(secrets.get_resource_policy(SecretId=name)["ResourcePolicy"])
+        (statement,) = policy["Statement"]
+        assert statement["Effect"] == "Deny", name
+        assert statement["Principal"] == "*"
+        assert statement["Action"] == "secretsmanager:GetSecretValue"
+        assert statement["Condition"] == {"StringNotLike": {"aws:PrincipalArn": readers}}
+    # The instance roles the compute layer made match the pattern the policy lets through.
+    roles = [role["RoleName"] for role in stack.client("iam").list_roles()["Roles"]]
+    assert {f"{prefix}-frontend-instance", f"{prefix}-backend-instance"} <= set(roles)
+
+
+@pytest.mark.stack("deploy")
+@pytest.mark.parametrize("env", [PROD, STAGING], ids=["prod", "staging"])
 def test_outputs_are_published_in_ssm(stack: Stack, env: dict[str, Any]) -> None:
     prefix = env["webstack_prefix"]
     primary = instance(stack, f"{prefix}-mysql")

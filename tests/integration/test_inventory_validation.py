@@ -223,6 +223,12 @@ BAD_VALUES: list[tuple[str, str, dict[str, Any], list[str]]] = [
         ["webstack_edge_alb_access_log_expiry_days: 0", "1 or more"],
     ),
     (
+        "secret-reader-not-an-iam-arn",
+        "prod",
+        {"data_secret_readers": ["awx-role"]},
+        ["data_secret_readers", "awx-role", "not IAM principal ARNs"],
+    ),
+    (
         "tls-policy-below-1-2",
         "prod",
         {"webstack_edge_tls_policy": "ELBSecurityPolicy-2016-08"},

@@ -62,8 +62,11 @@ def test_put_then_rerun_then_absent(secrets: Any, api_calls: Calls, capsys: Any)
     assert check["diff"] == {"before": {}, "after": POLICY}
     assert writes(api_calls) == []
 
-    assert run({"secret_id": NAME, "policy": POLICY}, capsys)["changed"] is True
-    assert json.loads(secrets.get_resource_policy(SecretId=NAME)["ResourcePolicy"]) == POLICY
+    put_result = run({"secret_id": NAME, "policy": POLICY}, capsys)
+    assert put_result["changed"] is True
+    held = secrets.get_resource_policy(SecretId=NAME)["ResourcePolicy"]
+    assert json.loads(held) == POLICY
+    assert put_result["policy_text"] == held, "the text as the secret holds it, read back"
     put = [params for name, params in api_calls if name == "PutResourcePolicy"]
     assert put[0]["BlockPublicPolicy"] is True
 
