@@ -85,7 +85,7 @@ policy_text:
   description:
     - The policy as the secret holds it, as text, read back after a change ("" when none; in check mode,
       the text before).
-    - Give it to C(community.aws.secretsmanager_secret)'s C(resource_policy) on the same secret: that module
+    - Give it to C(community.aws.secretsmanager_secret)'s C(resource_policy) on the same secret. That module
       compares texts and deletes any policy it is not given, so only the very text AWS holds keeps it from
       undoing this module's work.
   returned: always
