@@ -254,7 +254,7 @@ def wanted_view(module: AnsibleAWSModule, before: dict[str, Any]) -> dict[str, A
         "log_destination_type": params["log_destination_type"],
         "log_group_name": params["log_group_name"] if cwl else None,
         # AWS reports the log group's ARN as the destination of a CloudWatch Logs flow log, moto nothing
-        # (docs/EMULATOR.md E37): kept as found, never compared.
+        # (docs/EMULATOR.md E41): kept as found, never compared.
         "log_destination": before.get("log_destination") if cwl else params["log_destination"],
         "deliver_logs_permission_arn": params["deliver_logs_permission_arn"]
         if cwl
