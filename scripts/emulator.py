@@ -492,6 +492,7 @@ def seed_debian_ami_parameters() -> None:
 # What DescribeLoadBalancerAttributes reports for a new ALB on AWS, where moto
 # reports only five keys (the collection's elb_application_lb reads the others).
 ALB_DEFAULT_ATTRIBUTES = {
+    "access_logs.s3.enabled": "false",
     "idle_timeout.timeout_seconds": "60",
     "routing.http.desync_mitigation_mode": "defensive",
     "routing.http.drop_invalid_header_fields.enabled": "false",

@@ -439,6 +439,13 @@ def staging_teardown(stack: Stack) -> None:
 
 def prod_teardown(stack: Stack) -> None:
     confirmed = ("-e", "confirm_teardown=webstack-prod", "-e", "teardown_edge=true")
+    account = stack.client("sts").get_caller_identity()["Account"]
+    # An access log the public ALB delivered: the edge's teardown empties the bucket before deleting it.
+    stack.client("s3").put_object(
+        Bucket=f"webstack-edge-alb-logs-{account}",
+        Key=f"webstack-edge-alb/AWSLogs/{account}/elasticloadbalancing/us-east-1/log.gz",
+        Body=b"log",
+    )
     stack.play("teardown-prod", "inventories/prod", "teardown.yml", *confirmed)
     stack.play("teardown-prod-again", "inventories/prod", "teardown.yml", *confirmed)
 

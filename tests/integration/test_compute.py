@@ -265,6 +265,9 @@ def test_instance_roles_allow_no_more_than_listed(stack: Stack, env: str, tier: 
     role = iam.get_role(RoleName=name)["Role"]
     trust = role["AssumeRolePolicyDocument"]
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "ec2.amazonaws.com"}]
+    assert [s.get("Condition") for s in trust["Statement"]] == [
+        {"StringEqualsIfExists": {"aws:SourceAccount": account(stack)}}
+    ]
     attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
     assert [p["PolicyArn"] for p in attached] == [SSM_CORE]
     assert iam.list_role_policies(RoleName=name)["PolicyNames"] == [name]
@@ -348,6 +351,14 @@ def test_internal_alb_forwards_to_the_backend_from_the_app_subnets(stack: Stack,
     (target_group,) = elbv2.describe_target_groups(TargetGroupArns=[backend])["TargetGroups"]
     assert (target_group["Protocol"], target_group["Port"]) == ("HTTP", 8080)
     assert target_group["HealthCheckPath"] == "/healthz"
+    attributes = {
+        a["Key"]: a["Value"]
+        for a in elbv2.describe_load_balancer_attributes(LoadBalancerArn=alb["LoadBalancerArn"])["Attributes"]
+    }
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    protected = inventory.get("compute_internal_alb_deletion_protection", False)
+    assert attributes["deletion_protection.enabled"] == str(protected).lower()
+    assert protected is (env == "prod")
 
 
 @pytest.mark.stack("deploy")
@@ -545,6 +556,20 @@ def test_a_second_staging_teardown_changes_nothing(stack: Stack) -> None:
     assert mutating(run.requests) == []
     assert compute_layer(stack, "webstack-staging") == NOTHING
     assert compute_layer(stack, "webstack-prod") == stack.recorded["prod-before-staging-teardown"]["compute"]
+
+
+# moto deletes a protected load balancer, AWS refuses (docs/EMULATOR.md E35): the order of the tasks shows
+# the protection lifted first.
+@pytest.mark.stack("prod-teardown")
+def test_prod_teardown_lifts_the_internal_alb_deletion_protection_before_deleting_it(stack: Stack) -> None:
+    run = stack.runs["teardown-prod"]
+
+    assert run.returncode == 0, run.output[-5000:]
+    changed = [" ".join(task.split()) for task in changed_tasks(run.output, "compute")]
+    lifted = "TASK [compute : Ensure the internal ALB's deletion protection is lifted] *"
+    deleted = "TASK [compute : Ensure the internal ALB is deleted] *"
+    assert [task.rstrip("*").rstrip() + " *" for task in changed if "internal ALB" in task][:2] == [lifted, deleted]
+    assert stack.client("elbv2").describe_load_balancers()["LoadBalancers"] == []
 
 
 # The emulator's DeleteLaunchTemplateVersions (scripts/emulator.py), which the teardown above relies on.

@@ -73,6 +73,10 @@ def test_prod_mysql_is_multi_az_encrypted_private_and_protected(stack: Stack) ->
     assert primary["PreferredBackupWindow"] == PROD["data_mysql_backup_window"]
     assert primary["PreferredMaintenanceWindow"] == PROD["data_mysql_maintenance_window"]
     assert primary["DBSubnetGroup"]["DBSubnetGroupName"] == "webstack-prod-data"
+    assert primary["CACertificateIdentifier"] == "rds-ca-rsa2048-g1"
+    assert primary["MasterUsername"] == "webstack_admin"
+    (parameter_group,) = primary["DBParameterGroups"]
+    assert parameter_group["DBParameterGroupName"] == "webstack-prod-mysql8-4"
     ec2 = stack.client("ec2")
     (mysql_sg,) = ec2.describe_security_groups(GroupNames=["webstack-prod-mysql"])["SecurityGroups"]
     assert [g["VpcSecurityGroupId"] for g in primary["VpcSecurityGroups"]] == [mysql_sg["GroupId"]]
@@ -93,6 +97,7 @@ def test_prod_read_replica_runs_in_another_az(stack: Stack) -> None:
     assert replica["AvailabilityZone"] in PROD["webstack_azs"]
     assert replica["StorageEncrypted"] is True
     assert replica["PubliclyAccessible"] is False
+    assert replica["CACertificateIdentifier"] == "rds-ca-rsa2048-g1"
 
 
 @pytest.mark.stack("deploy")
@@ -104,6 +109,9 @@ def test_staging_mysql_is_single_az_small_and_unprotected(stack: Stack) -> None:
     assert primary["StorageEncrypted"] is True
     assert primary["PubliclyAccessible"] is False
     assert primary["DeletionProtection"] is False
+    assert primary["EngineVersion"].startswith("8.4.")
+    assert primary["CACertificateIdentifier"] == "rds-ca-rsa2048-g1"
+    assert primary["MasterUsername"] == "webstack_admin"
     ids = [i["DBInstanceIdentifier"] for i in stack.client("rds").describe_db_instances()["DBInstances"]]
     assert "webstack-staging-mysql-replica" not in ids
 
@@ -135,13 +143,34 @@ def test_staging_redis_is_one_node(stack: Stack) -> None:
 def test_secrets_exist_and_never_appear_in_the_output(stack: Stack, prefix: str) -> None:
     mysql = json.loads(secret_value(stack, f"{prefix}/mysql/master"))
     token = secret_value(stack, f"{prefix}/redis/auth-token")
-    assert mysql["username"] == "admin"
+    assert mysql["username"] == "webstack_admin"
     assert len(mysql["password"]) == 32
     assert len(token) == 64
     assert stack.runs, "the deployment's runs (both with --diff) are recorded"
     for run in stack.runs.values():
         assert mysql["password"] not in run.output
         assert token not in run.output
+
+
+@pytest.mark.stack("deploy")
+@pytest.mark.parametrize("env", [PROD, STAGING], ids=["prod", "staging"])
+def test_each_secret_denies_reading_to_all_but_the_instance_roles_and_the_deployer(
+    stack: Stack, env: dict[str, Any]
+) -> None:
+    prefix = env["webstack_prefix"]
+    caller = stack.client("sts").get_caller_identity()
+    readers = [f"arn:aws:iam::{caller['Account']}:role/{prefix}-*-instance", caller["Arn"]]
+    secrets = stack.client("secretsmanager")
+    for name in (f"{prefix}/mysql/master", f"{prefix}/redis/auth-token"):
+        policy = json.loads(secrets.get_resource_policy(SecretId=name)["ResourcePolicy"])
+        (statement,) = policy["Statement"]
+        assert statement["Effect"] == "Deny", name
+        assert statement["Principal"] == "*"
+        assert statement["Action"] == "secretsmanager:GetSecretValue"
+        assert statement["Condition"] == {"StringNotLike": {"aws:PrincipalArn": readers}}
+    # The instance roles the compute layer made match the pattern the policy lets through.
+    roles = [role["RoleName"] for role in stack.client("iam").list_roles()["Roles"]]
+    assert {f"{prefix}-frontend-instance", f"{prefix}-backend-instance"} <= set(roles)
 
 
 @pytest.mark.stack("deploy")

@@ -6,12 +6,13 @@ secret is in Secrets Manager.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 import yaml
 
-from .conftest import ROOT, changed_tasks, mutating, tags
+from .conftest import ROOT, changed_tasks, inventory_vars, mutating, tags
 from .stack import OIDC_SECRET, Stack
 
 pytestmark = pytest.mark.integration
@@ -76,6 +77,53 @@ def test_alb_is_internet_facing_in_the_public_subnets_and_protected(stack: Stack
     assert sorted(tags(subnet)["Tier"] for subnet in subnets["Subnets"]) == ["public", "public"]
     assert attributes["deletion_protection.enabled"] == "true"
     assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+
+
+def access_log_bucket(stack: Stack) -> str:
+    return f"{ALB.removesuffix('-alb')}-alb-logs-{stack.client('sts').get_caller_identity()['Account']}"
+
+
+def bucket_names(stack: Stack) -> list[str]:
+    return [bucket["Name"] for bucket in stack.client("s3").list_buckets()["Buckets"]]
+
+
+@pytest.mark.stack("deploy")
+@pytest.mark.parametrize("inventory", ["prod", "staging"])
+def test_alb_writes_access_logs_to_an_encrypted_bucket_only_elb_log_delivery_writes_to(
+    stack: Stack, elbv2: Any, inventory: str
+) -> None:
+    env = inventory_vars(inventory)
+    account = stack.client("sts").get_caller_identity()["Account"]
+    bucket = access_log_bucket(stack)
+    prefix = ALB
+    s3 = stack.client("s3")
+    attributes = {
+        item["Key"]: item["Value"]
+        for item in elbv2.describe_load_balancer_attributes(LoadBalancerArn=alb(elbv2)["LoadBalancerArn"])["Attributes"]
+    }
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    (rule,) = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+
+    assert attributes["access_logs.s3.enabled"] == "true"
+    assert attributes["access_logs.s3.bucket"] == bucket
+    assert attributes["access_logs.s3.prefix"] == prefix
+    (encryption,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert encryption["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
+    allows = [statement for statement in policy["Statement"] if statement["Effect"] == "Allow"]
+    assert allows == [
+        {
+            "Sid": "AllowELBLogDelivery",
+            "Effect": "Allow",
+            "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{bucket}/{prefix}/AWSLogs/{account}/*",
+        }
+    ]
+    (deny,) = [statement for statement in policy["Statement"] if statement["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert rule["Status"] == "Enabled"
+    assert rule["Expiration"]["Days"] == env["webstack_edge_alb_access_log_expiry_days"]
 
 
 @pytest.mark.stack("deploy")
@@ -255,6 +303,7 @@ def test_staging_teardown_removes_its_entry_and_cognito_but_not_the_alb_or_prod(
     }
     assert f"{SITES['staging']['hosts'][0]}." not in records
     assert f"{SITES['prod']['hosts'][0]}." in records
+    assert access_log_bucket(stack) in bucket_names(stack), "the access logs belong to the shared edge"
 
 
 @pytest.mark.stack("prod-teardown")
@@ -268,6 +317,7 @@ def test_last_teardown_with_the_edge_removes_the_shared_alb_waf_certificate_and_
     assert stack.client("acm").list_certificates()["CertificateSummaryList"] == []
     assert stack.client("route53").list_hosted_zones()["HostedZones"] == []
     assert stack.client("logs").describe_log_groups(logGroupNamePrefix="aws-waf-logs-")["logGroups"] == []
+    assert access_log_bucket(stack) not in bucket_names(stack)
 
 
 @pytest.mark.stack("prod-teardown")

@@ -121,6 +121,18 @@ BAD_VALUES: list[tuple[str, str, dict[str, Any], list[str]]] = [
         {"data_mysql_engine_version": "5.6.10"},
         ["data_mysql_engine_version", "5.6.10", "not supported", "8.0.39"],
     ),
+    (
+        "mysql-out-of-standard-support",
+        "staging",
+        {"data_mysql_engine_version": "8.0.39"},
+        ["data_mysql_engine_version", "8.0.39", "standard support ended on 2026-07-31", "8.4 until 2029-07-31"],
+    ),
+    (
+        "default-mysql-admin-name",
+        "prod",
+        {"data_mysql_username": "Admin"},
+        ["data_mysql_username", "Admin", "default administrator name", "RDS.25"],
+    ),
     ("unknown-redis-version", "staging", {"data_redis_engine_version": "9.9"}, ["data_redis_engine_version", "9.9"]),
     (
         "more-redis-replicas-than-azs",
@@ -197,6 +209,24 @@ BAD_VALUES: list[tuple[str, str, dict[str, Any], list[str]]] = [
         "staging",
         {"webstack_edge_waf_rate_limit": 5},
         ["webstack_edge_waf_rate_limit", "5 is outside what AWS accepts", "10 to 2000000000"],
+    ),
+    (
+        "flow-log-retention-aws-does-not-offer",
+        "staging",
+        {"webstack_edge_flow_log_retention_days": 45},
+        ["shared_edge_flow_log_retention_days", "45", "3653"],
+    ),
+    (
+        "access-logs-expiring-at-once",
+        "prod",
+        {"webstack_edge_alb_access_log_expiry_days": 0},
+        ["webstack_edge_alb_access_log_expiry_days: 0", "1 or more"],
+    ),
+    (
+        "secret-reader-not-an-iam-arn",
+        "prod",
+        {"data_secret_readers": ["awx-role"]},
+        ["data_secret_readers", "awx-role", "not IAM principal ARNs"],
     ),
     (
         "tls-policy-below-1-2",

@@ -6,6 +6,7 @@ check mode on an empty account runs in this worker's own emptied emulator.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -180,6 +181,117 @@ def test_security_groups_form_a_chain(ec2: Any, env: dict[str, Any]) -> None:
     assert len(owned(ec2, "describe_security_groups", "SecurityGroups", env["webstack_environment"])) == len(chain)
 
 
+@pytest.mark.stack("deploy")
+def test_default_security_group_of_the_shared_vpc_allows_nothing(ec2: Any) -> None:
+    vpc_id = edge_vpc(ec2)["VpcId"]
+    (default,) = ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": ["default"]}]
+    )["SecurityGroups"]
+    assert default["IpPermissions"] == []
+    assert default["IpPermissionsEgress"] == []
+
+
+@pytest.mark.stack("deploy")
+@pytest.mark.parametrize("env", [PROD, STAGING], ids=["prod", "staging"])
+def test_shared_vpc_logs_its_traffic_to_cloudwatch_through_a_role_of_its_own(
+    stack: Stack, ec2: Any, env: dict[str, Any]
+) -> None:
+    vpc_id = edge_vpc(ec2)["VpcId"]
+    group = f"/{EDGE}/vpc-flow-logs"
+    role_name = f"{EDGE}-vpc-flow-logs"
+    account = stack.client("sts").get_caller_identity()["Account"]
+
+    (flow_log,) = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc_id]}])["FlowLogs"]
+    (log_group,) = stack.client("logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    iam = stack.client("iam")
+    trust = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    policy = iam.get_role_policy(RoleName=role_name, PolicyName=role_name)["PolicyDocument"]
+
+    assert flow_log["LogDestinationType"] == "cloud-watch-logs"
+    assert flow_log["LogGroupName"] == group
+    assert flow_log["TrafficType"] == env["webstack_edge_flow_log_traffic_type"]
+    assert flow_log["DeliverLogsPermissionArn"] == f"arn:aws:iam::{account}:role/{role_name}"
+    assert tags(flow_log)["Environment"] == "Shared"
+    assert log_group["retentionInDays"] == env["webstack_edge_flow_log_retention_days"]
+    (statement,) = trust["Statement"]
+    assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": account}
+    writes = [s for s in policy["Statement"] if "logs:PutLogEvents" in s["Action"]]
+    assert [r for s in writes for r in s["Resource"] if not r.endswith((group, f"{group}:log-stream:*"))] == []
+    actions = {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert actions == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "logs:DescribeLogStreams",
+        "logs:DescribeLogGroups",
+    }
+
+
+@pytest.mark.stack("deploy")
+@pytest.mark.parametrize("env", [PROD, STAGING], ids=["prod", "staging"])
+def test_ebs_encryption_by_default_is_left_as_the_account_has_it_unless_asked_for(
+    ec2: Any, env: dict[str, Any]
+) -> None:
+    assert env["webstack_edge_ebs_encryption_by_default"] is False
+    assert ec2.get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is False
+
+
+def test_ebs_encryption_by_default_opt_in_turns_the_account_setting_on(empty_account: Emulator) -> None:
+    opt_in = (*only_layers("shared_edge"), "-e", json.dumps({"webstack_edge_ebs_encryption_by_default": True}))
+    mark = empty_account.mark()
+
+    check = run_playbook(empty_account, "inventories/staging", "provision.yml", *opt_in, "--check", "--diff")
+    checked = empty_account.mark()
+    run = run_playbook(empty_account, "inventories/staging", "provision.yml", *opt_in)
+
+    assert check.returncode == 0, check.output
+    assert check.changed >= 1, check.recap
+    assert mutating(empty_account.since(mark)[: checked - mark]) == []
+    assert run.returncode == 0, run.output
+    assert mutating(empty_account.since(checked)).count("EnableEbsEncryptionByDefault") == 1
+    ec2 = empty_account.client("ec2")
+    assert ec2.get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is True
+
+
+def nacl_rules(acl: dict[str, Any], egress: bool) -> set[tuple[str, str, int, int, str]]:
+    """The ACL's allow rules in one direction (AWS's final deny-all, which moto omits, left out: EMULATOR.md E34)."""
+    return {
+        (
+            entry["Protocol"],
+            entry["CidrBlock"],
+            entry["PortRange"]["From"],
+            entry["PortRange"]["To"],
+            entry["RuleAction"],
+        )
+        for entry in acl["Entries"]
+        if entry["Egress"] is egress and entry["RuleNumber"] != 32767
+    }
+
+
+@pytest.mark.stack("deploy")
+@pytest.mark.parametrize("env", [PROD, STAGING], ids=["prod", "staging"])
+def test_data_subnets_acl_admits_only_mysql_and_redis_from_the_app_subnets(ec2: Any, env: dict[str, Any]) -> None:
+    prefix = env["webstack_prefix"]
+    subnets = owned(ec2, "describe_subnets", "Subnets", env["webstack_environment"])
+    data = [s for s in subnets if tags(s)["Tier"] == "data"]
+    (acl,) = ec2.describe_network_acls(Filters=[{"Name": "tag:Name", "Values": [f"{prefix}-data"]}])["NetworkAcls"]
+    assert {a["SubnetId"] for a in acl["Associations"]} == {s["SubnetId"] for s in data}
+    assert acl["IsDefault"] is False
+    app_cidrs = list(env["network_app_subnets"].values())
+    data_cidrs = list(env["network_data_subnets"].values())
+    ports = (env["webstack_mysql_port"], env["webstack_redis_port"])
+    tcp = "6"
+    assert nacl_rules(acl, egress=False) == {
+        *((tcp, cidr, port, port, "allow") for cidr in app_cidrs + data_cidrs for port in ports),
+        *((tcp, cidr, 1024, 65535, "allow") for cidr in data_cidrs),
+    }
+    assert nacl_rules(acl, egress=True) == {
+        *((tcp, cidr, 1024, 65535, "allow") for cidr in app_cidrs + data_cidrs),
+        *((tcp, cidr, port, port, "allow") for cidr in data_cidrs for port in ports),
+    }
+    assert tags(acl)["Environment"] == env["webstack_environment"]
+
+
 @pytest.mark.stack("rerun")
 @pytest.mark.parametrize("inventory", ["prod", "staging"])
 def test_second_run_changes_nothing(stack: Stack, inventory: str) -> None:
@@ -226,6 +338,7 @@ def test_staging_teardown_removes_staging_only(stack: Stack, ec2: Any) -> None:
         ("describe_security_groups", "SecurityGroups"),
         ("describe_route_tables", "RouteTables"),
         ("describe_addresses", "Addresses"),
+        ("describe_network_acls", "NetworkAcls"),
     ):
         assert owned(ec2, describe, key, "Non-Production") == [], describe
     assert live_nats(ec2, "Non-Production") == []
@@ -250,4 +363,9 @@ def test_full_teardown_leaves_nothing_of_the_project(stack: Stack, ec2: Any) -> 
     assert ec2.describe_subnets(Filters=project)["Subnets"] == []
     assert ec2.describe_security_groups(Filters=project)["SecurityGroups"] == []
     assert ec2.describe_addresses(Filters=project)["Addresses"] == []
+    assert ec2.describe_network_acls(Filters=project)["NetworkAcls"] == []
     assert ec2.describe_internet_gateways(Filters=project)["InternetGateways"] == []
+    assert ec2.describe_flow_logs(Filters=project)["FlowLogs"] == []
+    assert stack.client("logs").describe_log_groups(logGroupNamePrefix=f"/{EDGE}/vpc-flow-logs")["logGroups"] == []
+    roles = [role["RoleName"] for role in stack.client("iam").list_roles()["Roles"]]
+    assert f"{EDGE}-vpc-flow-logs" not in roles
