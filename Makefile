@@ -17,8 +17,9 @@ PYTEST_XDIST ?= -n auto --dist loadgroup
 .PHONY: help bootstrap demo teardown test lint docs docs-test docs-check docs-as-built policies unit ansible-test-units integration app-test app-wheel app-bench sanity sanity-modules module-tests bench emulator-start emulator-stop emulator-status hosts-test hosts-clean hosts-bench awx-test awx-ee dataplane-up dataplane-down dataplane-status dataplane-test
 
 help:
-	@echo "make demo       deploy prod and staging to the local AWS emulator (started if needed)"
-	@echo "make teardown   remove staging, prod and the shared edge from the emulator"
+	@echo "make demo       deploy prod and staging to the local AWS emulator (started if needed), then serve them"
+	@echo "                on this machine: booted hosts, data stores, the load balancers (docs/DATAPLANE.md)"
+	@echo "make teardown   stop serving, then remove staging, prod and the shared edge from the emulator"
 	@echo "make test       ansible-lint, ruff, security policies, unit, integration and module tests, then the time of each"
 	@echo "make bench      time first, no-op (stock and mitogen strategies) and teardown runs, count AWS requests"
 	@echo "make app-test   the application's tests against real Redis, MariaDB and nginx (tests/app)"

@@ -4,7 +4,8 @@
     scripts/hostaws.py serve --emulator URL --ca-dir DIR --state DIR --prefix P [--prefix P2]
         the AWS service endpoints the instances of the environments use, behind TLS on the
         hostlab bridge (nginx, a certificate signed by the demo CA, proxied to the emulator),
-        and the instance metadata service (IMDSv2) at 169.254.169.254; runs until stopped
+        the instance metadata service (IMDSv2) at 169.254.169.254 and the VPC resolver at
+        169.254.169.253 (the names of STATE/dns.json); runs until stopped
     scripts/hostaws.py names --emulator URL --prefix P
         the names a host of that environment resolves to this machine, one per line
     scripts/hostaws.py attach HOST INSTANCE_ID --state DIR [--ca-cert CA.pem]
