@@ -345,6 +345,8 @@ def main() -> None:
     sub.add_parser("status")
     sub.add_parser("down")
     args = parser.parse_args()
+    # Stopped by `demo.py stop` (SIGTERM): finish as on an error, so that fleet.json records what was booted.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     if os.geteuid() != 0 or not shutil.which("systemd-nspawn"):
         raise SystemExit(
             "fleet: booting hosts needs root and systemd-nspawn; the control plane is deployed all the same"
