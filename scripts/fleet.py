@@ -239,10 +239,18 @@ def boot(instance_id: str, spec: dict[str, Any], aliases: dict[str, str], ca_dir
          "/bin/bash /var/lib/cloud/instance/user-data"],
         capture_output=True, text=True, check=False, timeout=USER_DATA_TIMEOUT,
     )  # fmt: skip
+    tail = ""
+    if run.returncode != 0:  # what the host says, for the report: the log's end and the unit's
+        tail = subprocess.run(
+            [*ssh, "tail -n 40 /var/log/webstack-bootstrap.log; "
+             "journalctl -u webstack-user-data --no-pager | tail -n 5"],
+            capture_output=True, text=True, check=False, timeout=60,
+        ).stdout  # fmt: skip
     return {
         **spec,
         "address": address,
         "result": "configured" if run.returncode == 0 else "user data failed",
+        **({"log_tail": tail} if tail else {}),
         "boot_seconds": round(booted, 1),
         "user_data_seconds": round(time.monotonic() - began, 1),
     }
