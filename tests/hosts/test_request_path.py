@@ -101,9 +101,9 @@ def request(path: Path_, host: str, url_path: str, method: str = "GET", body: di
     opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPSHandler(context=context))
     try:
         with opener.open(sent, timeout=15) as answer:
-            return answer.status, dict(answer.headers), answer.read().decode()
+            return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read().decode()
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read().decode()
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read().decode()
 
 
 @pytest.fixture(scope="module")
@@ -165,24 +165,24 @@ def test_prod_serves_the_page_and_the_api_miss_hit_and_a_write_that_evicts(serve
     first = request(served, PROD, "/api/items/4242")
     second = request(served, PROD, "/api/items/4242")
     assert (first[0], second[0]) == (200, 200)
-    assert (first[1].get("X-Cache"), second[1].get("X-Cache")) == ("miss", "hit")
+    assert (first[1].get("x-cache"), second[1].get("x-cache")) == ("miss", "hit")
     assert json.loads(second[2])["name"] == "from prod"
     request(served, PROD, "/api/items/4242", "PUT", {"name": "from prod", "description": "v2"})
     after = request(served, PROD, "/api/items/4242")
-    assert after[1].get("X-Cache") == "miss" and json.loads(after[2])["description"] == "v2"
+    assert after[1].get("x-cache") == "miss" and json.loads(after[2])["description"] == "v2"
 
 
 def test_staging_redirects_to_its_cognito_sign_in(served: Path_) -> None:
     status, headers, _ = request(served, STAGING, "/api/items/1")
     domain = served.client("ssm").get_parameter(Name="/webstack-staging/identity/domain")["Parameter"]["Value"]
     assert status == 302
-    assert headers["Location"].startswith(f"https://{domain}.auth.us-east-1.amazoncognito.com/oauth2/authorize?")
+    assert headers["location"].startswith(f"https://{domain}.auth.us-east-1.amazoncognito.com/oauth2/authorize?")
 
 
 def test_an_unknown_host_gets_the_default_404_and_http_goes_to_https(served: Path_) -> None:
     assert request(served, "nobody.example.org", "/")[0] == 404
     status, headers, _ = request(served, PROD, "/api/items/1", scheme="http")
-    assert status == 301 and headers["Location"].startswith(f"https://{PROD}:{HTTPS}/")
+    assert status == 301 and headers["location"].startswith(f"https://{PROD}:{HTTPS}/")
 
 
 def test_each_environment_reads_only_its_own_database(served: Path_) -> None:
