@@ -234,8 +234,9 @@ def boot(instance_id: str, spec: dict[str, Any], aliases: dict[str, str], ca_dir
     began = time.monotonic()
     run = subprocess.run(
         [*ssh, "systemd-run --unit=webstack-user-data --wait --collect --service-type=oneshot "
-         # As cloud-init's cloud-final.service (no start timeout): the user data takes as long as it takes.
-         "--property=TimeoutStartSec=infinity "
+         # As cloud-init's cloud-final.service: no start timeout (the user data takes as long as it takes), and
+         # what it leaves running is not killed when it ends (KillMode=process).
+         "--property=TimeoutStartSec=infinity --property=KillMode=process "
          "/bin/bash /var/lib/cloud/instance/user-data"],
         capture_output=True, text=True, check=False, timeout=USER_DATA_TIMEOUT,
     )  # fmt: skip

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import ssl
 import subprocess
@@ -196,7 +197,9 @@ def test_each_environment_reads_only_its_own_database(served: Path_) -> None:
     assert request(served, PROD, "/api/items/6161")[0] == 404
     # In the stores themselves, and in the backends' own logs.
     for prefix, mine, other in (("webstack-prod", "5151", "6161"), ("webstack-staging", "6161", "5151")):
-        rows = on_host(f"{prefix}-data", "mysql -N -e 'SELECT id FROM webstack.items' 2>&1").stdout.split()
+        database = served.client("ssm").get_parameter(Name=f"/{prefix}/data/mysql/database")["Parameter"]["Value"]
+        query = "mysql -N -D " + shlex.quote(database) + " -e 'SELECT id FROM items' 2>&1"  # noqa: S608 - a shell command
+        rows = on_host(f"{prefix}-data", query).stdout.split()
         assert mine in rows and other not in rows, (prefix, rows)
         logs = "".join(
             on_host(h, "cat /var/log/webstack/backend.log").stdout for h in served.hosts(f"{prefix}-backend")
