@@ -204,7 +204,9 @@ def test_each_environment_reads_only_its_own_database(served: Path_) -> None:
         logs = "".join(
             on_host(h, "cat /var/log/webstack/backend.log").stdout for h in served.hosts(f"{prefix}-backend")
         )
-        assert f"/api/items/{mine}" in logs and f"/api/items/{other}" not in logs
+        # Each environment's write reached its own backends only (the reads of the other's id above did not).
+        writes = [json.loads(line)["path"] for line in logs.splitlines() if '"method":"PUT"' in line]
+        assert f"/api/items/{mine}" in writes and f"/api/items/{other}" not in writes, (prefix, writes)
 
 
 def test_one_prod_frontend_stopped_no_request_fails_and_the_data_plane_marks_it(served: Path_) -> None:
