@@ -126,12 +126,6 @@ def user_data(template: dict[str, Any]) -> str:
 # --- the pieces around the hosts ---------------------------------------------------------------------------
 
 
-def ensure_bridge_address(address: str) -> None:
-    shown = subprocess.run(["ip", "-o", "addr", "show", "dev", hostlab.BRIDGE], capture_output=True, text=True)
-    if f" {address}/32 " not in shown.stdout:
-        subprocess.run(["ip", "addr", "add", f"{address}/32", "dev", hostlab.BRIDGE], check=True)
-
-
 def internal_alb_name(prefix: str) -> str:
     """The internal ALB's name, from the ARN the compute layer published (arn:...:loadbalancer/app/NAME/ID)."""
     arn = published(prefix, "compute").get("internal-alb-arn", "")
@@ -152,7 +146,7 @@ def internal_binds(prefixes: list[str], binds: dict[str, str]) -> dict[str, str]
             )  # fmt: skip
             binds[name] = free
             taken.add(free)
-        ensure_bridge_address(binds[name])
+        hostlab.ensure_bridge_address(binds[name])
     return binds
 
 

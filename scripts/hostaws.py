@@ -483,10 +483,8 @@ def serve_dns(state: Path) -> None:
 
 def ensure_imds_address() -> None:
     """The metadata and resolver addresses on the bridge, so that hosts whose routes point there reach them."""
-    shown = subprocess.run(["ip", "-o", "addr", "show", "dev", hostlab.BRIDGE], capture_output=True, text=True)
     for address in (IMDS_ADDRESS, DNS_ADDRESS):
-        if f" {address}/32 " not in shown.stdout:
-            subprocess.run(["ip", "addr", "add", f"{address}/32", "dev", hostlab.BRIDGE], check=True)
+        hostlab.ensure_bridge_address(address)
 
 
 def serve(args: argparse.Namespace) -> None:

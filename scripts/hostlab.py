@@ -242,6 +242,13 @@ def ensure_bridge() -> None:
     run("ip", "link", "set", BRIDGE, "up")
 
 
+def ensure_bridge_address(address: str) -> None:
+    """One more address of this machine on the bridge (a /32: a load balancer's, the metadata service's)."""
+    shown = run("ip", "-o", "addr", "show", "dev", BRIDGE, stdout=subprocess.PIPE, text=True)
+    if f" {address}/32 " not in shown.stdout:
+        run("ip", "addr", "add", f"{address}/32", "dev", BRIDGE)
+
+
 def free_address() -> str:
     taken = {host_address(name) for name in known_hosts()}
     for host in list(NETWORK.hosts())[FIRST_HOST - 1 :]:
