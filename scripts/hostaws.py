@@ -254,22 +254,35 @@ class Metadata:
         self.ec2, self.iam, self.sts = (aws(service, endpoint, region) for service in ("ec2", "iam", "sts"))
 
     def described(self, instance_id: str) -> tuple[dict[str, Any] | None, str | None]:
-        """The instance as the emulator describes it and its role's name, kept for a few seconds."""
+        """The instance as the emulator describes it and its role's name.
+
+        A request never waits for the emulator when an answer is held, even an old one: `warm`
+        reads it again in the background. Only the first question about an instance goes through."""
         with self.lock:
             cached = self.instances.get(instance_id)
-            if cached and cached[0] > time.monotonic():
-                return cached[1], cached[2]
-            reservations = self.ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
-            found = [i for r in reservations for i in r["Instances"]]
-            instance = found[0] if found else None
-            profile = ((instance or {}).get("IamInstanceProfile") or {}).get("Arn", "")
-            role = None
-            if profile:
-                name = profile.rsplit("/", 1)[1]
-                roles = self.iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Roles"]
-                role = roles[0]["RoleName"] if roles else None
+        if cached:
+            return cached[1], cached[2]
+        return self.read_instance(instance_id)
+
+    def read_instance(self, instance_id: str) -> tuple[dict[str, Any] | None, str | None]:
+        """Ask the emulator (outside the lock: one slow answer must not hold the others)."""
+        reservations = self.ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+        found = [i for r in reservations for i in r["Instances"]]
+        instance = found[0] if found else None
+        profile = ((instance or {}).get("IamInstanceProfile") or {}).get("Arn", "")
+        role = None
+        if profile:
+            name = profile.rsplit("/", 1)[1]
+            roles = self.iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Roles"]
+            role = roles[0]["RoleName"] if roles else None
+        with self.lock:
             self.instances[instance_id] = (time.monotonic() + self.INSTANCE_SECONDS, instance, role)
-            return instance, role
+        return instance, role
+
+    def stale(self, instance_id: str) -> bool:
+        with self.lock:
+            cached = self.instances.get(instance_id)
+        return cached is None or cached[0] <= time.monotonic()
 
     def instance(self, instance_id: str) -> dict[str, Any] | None:
         return self.described(instance_id)[0]
@@ -277,27 +290,30 @@ class Metadata:
     def role(self, instance: dict[str, Any]) -> str | None:
         return self.described(instance["InstanceId"])[1]
 
-    def role_credentials(self, instance_id: str, role: str) -> dict[str, str]:
+    def role_credentials(self, instance_id: str, role: str, renew_within: float = 300) -> dict[str, str]:
+        """The role's credentials for this instance, renewed when fewer than `renew_within` seconds are left
+        (`warm` renews them at 900 s, so that an instance's request finds them held)."""
         with self.lock:
             cached = self.credentials.get(instance_id)
-            if cached and cached[0] > time.time() + 300:
-                return cached[1]
-            arn = self.iam.get_role(RoleName=role)["Role"]["Arn"]
-            answer = self.sts.assume_role(RoleArn=arn, RoleSessionName=instance_id, DurationSeconds=CREDENTIAL_SECONDS)[
-                "Credentials"
-            ]
-            now = datetime.datetime.now(datetime.UTC)
-            document = {
-                "Code": "Success",
-                "LastUpdated": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "Type": "AWS-HMAC",
-                "AccessKeyId": answer["AccessKeyId"],
-                "SecretAccessKey": answer["SecretAccessKey"],
-                "Token": answer["SessionToken"],
-                "Expiration": (now + datetime.timedelta(seconds=CREDENTIAL_SECONDS)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            }
+        if cached and cached[0] > time.time() + renew_within:
+            return cached[1]
+        arn = self.iam.get_role(RoleName=role)["Role"]["Arn"]
+        answer = self.sts.assume_role(RoleArn=arn, RoleSessionName=instance_id, DurationSeconds=CREDENTIAL_SECONDS)[
+            "Credentials"
+        ]
+        now = datetime.datetime.now(datetime.UTC)
+        document = {
+            "Code": "Success",
+            "LastUpdated": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "Type": "AWS-HMAC",
+            "AccessKeyId": answer["AccessKeyId"],
+            "SecretAccessKey": answer["SecretAccessKey"],
+            "Token": answer["SessionToken"],
+            "Expiration": (now + datetime.timedelta(seconds=CREDENTIAL_SECONDS)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        with self.lock:
             self.credentials[instance_id] = (time.time() + CREDENTIAL_SECONDS, document)
-            return document
+        return document
 
     def answer(self, instance: dict[str, Any], path: str) -> tuple[int, str, str]:
         """(status, content type, body) for a GET of /latest/<path>."""
@@ -358,14 +374,20 @@ class Metadata:
 
 
 def warm(metadata: Metadata, state: Path, every: float = 2.0) -> None:
-    """Read each attached instance and its credentials before it asks: a first answer from the emulator
-    may take longer than the one second the SDKs wait for the metadata service, on a busy machine."""
+    """Read each attached instance and its credentials before it asks, and again before they go old.
+
+    SDKs give the metadata service one second and one attempt; on a busy machine an answer from the
+    emulator (AssumeRole, DescribeInstances) can take longer, so requests are answered from what this
+    thread has read, never by waiting for the emulator."""
     while True:
         for instance_id in set(registry(state).values()):
             try:
-                instance, role = metadata.described(instance_id)
+                if metadata.stale(instance_id):
+                    instance, role = metadata.read_instance(instance_id)
+                else:
+                    instance, role = metadata.described(instance_id)
                 if instance and role:
-                    metadata.role_credentials(instance_id, role)
+                    metadata.role_credentials(instance_id, role, renew_within=900)
             except Exception as error:
                 LOG.warning("could not read %s ahead: %s", instance_id, error)
         time.sleep(every)
