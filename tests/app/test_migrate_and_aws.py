@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -127,3 +128,20 @@ def test_parameter_path_says_what_is_missing(aws):
     )
     assert result.returncode == 2
     assert "SSM parameters missing under /webstack-nowhere/data/" in result.stderr
+
+
+def test_mysql_tls_trusts_rds_cas_besides_the_systems():
+    """What the backend role installs (RDS's bundle) is added to the system's CAs, not put in their place."""
+    from webstack_backend.config import Settings
+    from webstack_backend.stores import mysql_ssl
+
+    bundle = ROOT / "roles" / "backend" / "files" / "rds-ca-bundle.pem"
+    system = mysql_ssl(Settings(redis_url="redis://x", mysql_url="mysql://u:p@h/d")).cert_store_stats()["x509_ca"]
+    context = mysql_ssl(Settings(redis_url="redis://x", mysql_url="mysql://u:p@h/d", mysql_ca_file=str(bundle)))
+
+    names = [dict(n[0] for n in ca["subject"]).get("commonName") for ca in context.get_ca_certs()]
+    assert "Amazon RDS us-east-1 Root CA RSA2048 G1" in names  # the data layer pins rds-ca-rsa2048-g1
+    assert context.cert_store_stats()["x509_ca"] == system + bundle.read_text().count("BEGIN CERTIFICATE")
+    assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED
+    assert context.minimum_version == ssl.TLSVersion.TLSv1_2
+    assert mysql_ssl(Settings(redis_url="redis://x", mysql_url="mysql://u:p@h/d", mysql_tls="off")) is None

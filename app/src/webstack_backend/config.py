@@ -115,7 +115,7 @@ COMMON_OPTIONS: list[tuple[str, type, Any, str]] = [
     ("--redis-ca-file", str, None, "CA bundle that signs Redis's certificate (default: the system's CAs)"),
     ("--mysql-url", str, None, "MySQL writer: mysql://user:password@host:3306/database"),
     ("--mysql-reader-url", str, None, "MySQL reader (read replica) for cache misses; default: the writer"),
-    ("--mysql-ca-file", str, None, "CA bundle that signs MySQL's certificate (RDS: the RDS CA bundle)"),
+    ("--mysql-ca-file", str, None, "CA bundle trusted for MySQL's certificate besides the system's CAs (RDS's bundle)"),
     (
         "--mysql-tls",
         str,
