@@ -107,6 +107,21 @@ def request(path: Path_, host: str, url_path: str, method: str = "GET", body: di
         return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read().decode()
 
 
+def keep_logs(demo: Path) -> None:
+    """The demo's logs (stand-ins, metadata service, fleet, hosts' bootstrap) in .cache/request-path/,
+    where they outlive pytest's temporary folders, to read after a failed run."""
+    kept = ROOT / ".cache" / "request-path"
+    shutil.rmtree(kept, ignore_errors=True)
+    for log in demo.rglob("*.log"):
+        target = kept / log.relative_to(demo)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(log, target)
+    for state in demo.rglob("*.json"):
+        target = kept / state.relative_to(demo)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(state, target)
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path_]:
     folder = tmp_path_factory.mktemp("request-path")
@@ -142,6 +157,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path_]:
         assert demo.returncode == 0, served.output[-6000:]
         yield served
     finally:
+        keep_logs(folder / "demo")
         subprocess.run([PYTHON, str(ROOT / "scripts" / "demo.py"), "stop"], env=env, capture_output=True, timeout=600)
         subprocess.run([*EMULATOR, "stop"], env=emulator_env, check=False, capture_output=True, timeout=60)
 
