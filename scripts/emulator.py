@@ -195,8 +195,11 @@ def patch_moto() -> None:
     patch_instances_from_launch_templates()
 
 
+MOTO_DEFAULT_ROOT = "/dev/sda1"  # where moto puts the root volume it adds to every instance
+
+
 def patch_instances_from_launch_templates() -> None:
-    """Instances launched from a launch template take its instance profile and metadata options (E40).
+    """Instances launched from a launch template take its instance profile, metadata options and root volume (E40).
 
     On AWS an instance that an Auto Scaling group (or RunInstances) launches from a
     template carries the template's IamInstanceProfile and MetadataOptions (IMDSv2
@@ -205,6 +208,12 @@ def patch_instances_from_launch_templates() -> None:
     those two: its instances had no role and took IMDSv1, so nothing asking the
     instance for its credentials (scripts/hostaws.py) or checking IMDSv2 on running
     instances saw what AWS would show. What RunInstances itself names still wins.
+
+    Block devices: moto gives every instance launched without a mapping of its own
+    a default 8 GiB unencrypted root volume on /dev/sda1, and then adds the
+    template's volumes. On AWS the template's mapping of the image's root device
+    (Debian's: /dev/xvda) is the root volume: there is no other. Here the default
+    volume goes when the template maps the image's root device.
     """
     from moto.ec2.models.instances import InstanceBackend, MetadataOptions
 
@@ -218,7 +227,17 @@ def patch_instances_from_launch_templates() -> None:
         profile = template.get("IamInstanceProfile") or {}
         options = template.get("MetadataOptions")
         named = kwargs.get("iam_instance_profile_name") or kwargs.get("iam_instance_profile_arn")
+        mapped = {m.get("DeviceName") for m in template.get("BlockDeviceMappings") or []}
         for instance in reservation.instances:
+            default = instance.block_device_mapping.get(MOTO_DEFAULT_ROOT)
+            if (
+                default is not None
+                and "block_device_mappings" not in kwargs
+                and instance.root_device_name in mapped
+                and MOTO_DEFAULT_ROOT not in mapped
+            ):
+                self.detach_volume(default.volume_id, instance.id, MOTO_DEFAULT_ROOT)
+                self.delete_volume(default.volume_id)
             if options and not kwargs.get("metadata_options"):
                 instance.metadata_options = MetadataOptions(options)
             if profile and not named and not self.iam_instance_profile_associations.get(instance.id):

@@ -186,6 +186,29 @@ def test_launch_templates_require_imdsv2_encrypt_and_stay_private(stack: Stack, 
 
 @pytest.mark.stack("deploy")
 @pytest.mark.parametrize("env", ["prod", "staging"])
+def test_running_instances_carry_their_templates_imdsv2_role_and_encrypted_root(stack: Stack, env: str) -> None:
+    """What a check of running instances sees (docs/EMULATOR.md E40): the template's IMDSv2 options,
+    instance profile and encrypted root volume, and no other volume."""
+    inventory = ENVS[env]
+    prefix = inventory["webstack_prefix"]
+    ec2 = stack.client("ec2")
+    for tier in TIERS:
+        ids = [i["InstanceId"] for i in group(stack, f"{prefix}-{tier}")["Instances"]]
+        assert ids
+        for instance in (i for r in ec2.describe_instances(InstanceIds=ids)["Reservations"] for i in r["Instances"]):
+            assert instance["MetadataOptions"]["HttpTokens"] == "required"
+            assert instance["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
+            assert instance["IamInstanceProfile"]["Arn"].endswith(f":instance-profile/{prefix}-{tier}-instance")
+            assert instance["RootDeviceName"] == "/dev/xvda"
+            filters = [{"Name": "attachment.instance-id", "Values": [instance["InstanceId"]]}]
+            volumes = ec2.describe_volumes(Filters=filters)["Volumes"]
+            assert [(v["Attachments"][0]["Device"], v["Size"], v["Encrypted"]) for v in volumes] == [
+                ("/dev/xvda", inventory["compute_root_volume_size"], True)
+            ]
+
+
+@pytest.mark.stack("deploy")
+@pytest.mark.parametrize("env", ["prod", "staging"])
 @pytest.mark.parametrize("tier", TIERS)
 def test_user_data_fetches_and_applies_the_tier_bundle(stack: Stack, env: str, tier: str) -> None:
     prefix = ENVS[env]["webstack_prefix"]
