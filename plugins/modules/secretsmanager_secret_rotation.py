@@ -14,10 +14,10 @@ description:
     staging labels AWS's own rotation uses, so that a run interrupted halfway is finished by the next one
     and no value is lost.
   - V(pending) stores O(secret_string) as a new version labelled C(AWSPENDING) (C(PutSecretValue)), unless
-    a rotation is already under way (a version other than the current one holds C(AWSPENDING)): then that
-    version is kept and reported, and O(secret_string) is not used. Set the pending value on the resource
+    a rotation is already under way (a version other than the current one holds C(AWSPENDING)); that
+    version is then kept and reported, and O(secret_string) is not used. Set the pending value on the resource
     the secret protects after this step.
-  - V(current) finishes the rotation once the resource uses the pending value: C(AWSCURRENT) moves to the
+  - V(current) finishes the rotation once the resource uses the pending value. C(AWSCURRENT) moves to the
     pending version (AWS moves C(AWSPREVIOUS) to the version it leaves), and C(AWSPENDING) is removed
     (C(UpdateSecretVersionStage)). With no rotation under way it changes nothing.
   - No secret value is ever returned; read the pending one with the C(amazon.aws.secretsmanager_secret)
@@ -101,7 +101,8 @@ from typing import Any
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.webstack.aws.plugins.module_utils.core import aws_client, call, exit_with_result
 
-CURRENT, PENDING = "AWSCURRENT", "AWSPENDING"
+CURRENT = "AWSCURRENT"
+PENDING = "AWSPENDING"
 
 
 def labelled(stages: dict[str, list[str]], label: str) -> str | None:
