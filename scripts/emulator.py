@@ -156,6 +156,7 @@ def patch_moto() -> None:
     - Bucket policies' aws:SecureTransport: see patch_bucket_policy_transport().
     - A replication group's AUTH tokens (ModifyReplicationGroup's AuthToken and
       AuthTokenUpdateStrategy): see patch_replication_group_auth_token().
+    - A secret's value after AWSCURRENT moved: see patch_secret_current_version().
     Nothing else of moto is changed; the roles never learn they run against it.
     """
     from moto.core.responses import EmptyResult
@@ -196,6 +197,7 @@ def patch_moto() -> None:
     patch_bucket_policy_transport()
     patch_instances_from_launch_templates()
     patch_replication_group_auth_token()
+    patch_secret_current_version()
 
 
 def patch_instances_from_launch_templates() -> None:
@@ -598,6 +600,31 @@ def patch_replication_group_auth_token() -> None:
 
     ReplicationGroup.__init__ = init
     ElastiCacheResponse.modify_replication_group = modify_replication_group
+
+
+def patch_secret_current_version() -> None:
+    """GetSecretValue answers the version AWSCURRENT labels, also after UpdateSecretVersionStage moved it (E46).
+
+    moto 5.2.5 answers GetSecretValue without a version from the secret's
+    default version, which only PutSecretValue (and creation) set: once
+    UpdateSecretVersionStage moves AWSCURRENT to another version, as a
+    rotation does, the labels say the new value is current while GetSecretValue
+    and the lookups still hand out the old one. Here moving AWSCURRENT makes
+    that version the default, as AWS's answer follows the label.
+    """
+    from moto.secretsmanager.models import SecretsManagerBackend
+
+    moto_update = SecretsManagerBackend.update_secret_version_stage
+
+    def update_secret_version_stage(
+        self: Any, secret_id: str, version_stage: str, remove_from_version_id: str, move_to_version_id: str
+    ) -> Any:
+        answer = moto_update(self, secret_id, version_stage, remove_from_version_id, move_to_version_id)
+        if version_stage == "AWSCURRENT" and move_to_version_id:
+            self.secrets[secret_id].default_version_id = move_to_version_id
+        return answer
+
+    SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage
 
 
 def patch_load_balancer_attributes() -> None:

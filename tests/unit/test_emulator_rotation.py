@@ -1,4 +1,5 @@
-"""scripts/emulator.py's patch_replication_group_auth_token() (docs/EMULATOR.md, E46), in-process on moto."""
+"""scripts/emulator.py's patches for a rotation (docs/EMULATOR.md, E46), in-process on moto:
+patch_replication_group_auth_token() and patch_secret_current_version()."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.elasticache.models import ReplicationGroup, elasticache_backends
 from moto.elasticache.responses import ElastiCacheResponse
+from moto.secretsmanager.models import SecretsManagerBackend
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 import emulator
@@ -118,3 +120,32 @@ def test_a_group_without_transit_encryption_takes_no_token(elasticache: Any) -> 
         elasticache.describe_replication_groups(ReplicationGroupId="plain")["ReplicationGroups"][0]["AuthTokenEnabled"]
         is False
     )
+
+
+@pytest.fixture
+def secrets(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setattr(
+        SecretsManagerBackend, "update_secret_version_stage", SecretsManagerBackend.update_secret_version_stage
+    )
+    emulator.patch_secret_current_version()
+    with mock_aws():
+        yield boto3.client("secretsmanager", region_name="us-east-1")
+
+
+def test_the_value_follows_awscurrent_when_it_moves(secrets: Any) -> None:
+    secrets.create_secret(Name="webstack-prod/redis/auth-token", SecretString=OLD)
+    old = secrets.describe_secret(SecretId="webstack-prod/redis/auth-token")["VersionIdsToStages"]
+    (old_version,) = old
+    new_version = secrets.put_secret_value(
+        SecretId="webstack-prod/redis/auth-token", SecretString=NEW, VersionStages=["AWSPENDING"]
+    )["VersionId"]
+    assert secrets.get_secret_value(SecretId="webstack-prod/redis/auth-token")["SecretString"] == OLD
+    secrets.update_secret_version_stage(
+        SecretId="webstack-prod/redis/auth-token",
+        VersionStage="AWSCURRENT",
+        MoveToVersionId=new_version,
+        RemoveFromVersionId=old_version,
+    )
+    assert secrets.get_secret_value(SecretId="webstack-prod/redis/auth-token")["SecretString"] == NEW
+    previous = secrets.get_secret_value(SecretId="webstack-prod/redis/auth-token", VersionStage="AWSPREVIOUS")
+    assert previous["SecretString"] == OLD
