@@ -27,7 +27,7 @@ and before any later step; ``pytest_collection_modifyitems`` (conftest.py)
 sorts the marked tests by step, so the order of files never matters, and a
 test selected alone still brings the stack to its step first.
 
-Staging's deploy, rerun, check, instance-type change and teardowns run with
+Staging's deploy, rerun, check, rotation, instance-type change and teardowns run with
 Ansible's stock ``linear`` strategy, and prod's (and the layers-alone runs)
 with the project's default (ansible.cfg), so both strategies stay under test.
 """
