@@ -154,6 +154,9 @@ def patch_moto() -> None:
     - A certificate's users when a listener or load balancer is deleted: see
       patch_certificate_users().
     - Bucket policies' aws:SecureTransport: see patch_bucket_policy_transport().
+    - A replication group's AUTH tokens (ModifyReplicationGroup's AuthToken and
+      AuthTokenUpdateStrategy): see patch_replication_group_auth_token().
+    - A secret's value after AWSCURRENT moved: see patch_secret_current_version().
     Nothing else of moto is changed; the roles never learn they run against it.
     """
     from moto.core.responses import EmptyResult
@@ -193,6 +196,8 @@ def patch_moto() -> None:
     patch_certificate_users()
     patch_bucket_policy_transport()
     patch_instances_from_launch_templates()
+    patch_replication_group_auth_token()
+    patch_secret_current_version()
 
 
 MOTO_DEFAULT_ROOT = "/dev/sda1"  # where moto puts the root volume it adds to every instance
@@ -522,6 +527,123 @@ ALB_DEFAULT_ATTRIBUTES = {
     "routing.http2.enabled": "true",
     "waf.fail_open.enabled": "false",
 }
+
+
+# ElastiCache's rules for an AUTH token (API reference, CreateReplicationGroup's
+# AuthToken): printable ASCII, 16 to 128 characters, none of / " @.
+AUTH_TOKEN_FORBIDDEN = set('/"@')
+AUTH_TOKEN_STRATEGIES = ("SET", "ROTATE", "DELETE")
+
+
+def auth_token_problem(token: str) -> str | None:
+    """Why ElastiCache would refuse this AUTH token, or None when it would take it."""
+    if not 16 <= len(token) <= 128:
+        return f"Invalid AuthToken provided: it has {len(token)} characters, ElastiCache wants 16 to 128."
+    if any(not (32 < ord(char) < 127) or char in AUTH_TOKEN_FORBIDDEN for char in token):
+        return 'Invalid AuthToken provided: only printable ASCII characters other than /, " and @ are allowed.'
+    return None
+
+
+def patch_replication_group_auth_token() -> None:
+    """ModifyReplicationGroup changes a group's AUTH tokens as ElastiCache does (E46).
+
+    moto 5.2.5 keeps no token and ignores AuthToken and AuthTokenUpdateStrategy
+    on ModifyReplicationGroup. Here each group keeps the tokens that are valid:
+    ROTATE (the default when only AuthToken is given) adds the new token beside
+    the newest one (both valid, never more than two); SET, allowed only after
+    a ROTATE, leaves only the new one. A token of the wrong format, an unknown
+    strategy, a strategy without a token, or a token on a group without
+    in-transit encryption is refused with AWS's error before anything of the
+    request is applied. AuthTokenEnabled turns true and
+    AuthTokenLastModifiedDate is the time of the change in
+    DescribeReplicationGroups. DELETE (moving to RBAC user groups) is refused:
+    nothing here needs it. The tokens a group holds are `group.auth_tokens`
+    (the emulator's own attribute, never answered).
+    """
+    from moto.core.utils import utcnow
+    from moto.elasticache.exceptions import (
+        InvalidParameterCombinationException,
+        InvalidParameterValueException,
+        ReplicationGroupNotFound,
+    )
+    from moto.elasticache.models import ReplicationGroup
+    from moto.elasticache.responses import ElastiCacheResponse
+
+    moto_init = ReplicationGroup.__init__
+    moto_modify = ElastiCacheResponse.modify_replication_group
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        moto_init(self, *args, **kwargs)
+        token = kwargs.get("auth_token")
+        self.auth_tokens = [token] if token else []
+
+    def new_tokens(group: Any, token: str | None, strategy: str | None) -> list[str] | None:
+        """The tokens the group will hold, or None when the request does not touch them."""
+        if token is None and strategy is None:
+            return None
+        if strategy is not None and strategy not in AUTH_TOKEN_STRATEGIES:
+            raise InvalidParameterValueException(
+                f"Invalid AuthTokenUpdateStrategy {strategy!r}: expected one of {', '.join(AUTH_TOKEN_STRATEGIES)}."
+            )
+        if strategy == "DELETE":
+            raise InvalidParameterCombinationException(
+                "AuthTokenUpdateStrategy DELETE is allowed only when moving to user groups (RBAC)."
+            )
+        if token is None:
+            raise InvalidParameterCombinationException("AuthTokenUpdateStrategy must be specified with AuthToken.")
+        problem = auth_token_problem(token)
+        if problem:
+            raise InvalidParameterValueException(problem)
+        if not group.transit_encryption_enabled:
+            raise InvalidParameterCombinationException(
+                "AuthToken can be set only on a replication group with in-transit encryption enabled."
+            )
+        held = list(getattr(group, "auth_tokens", []))
+        if strategy == "SET":
+            if len(held) < 2:
+                raise InvalidParameterCombinationException("AuthTokenUpdateStrategy SET is allowed only after ROTATE.")
+            return [token]
+        return held if token in held else [*held[-1:], token]
+
+    def modify_replication_group(self: Any) -> Any:
+        group_id = self._get_param("ReplicationGroupId")
+        group = self.elasticache_backend.replication_groups.get(group_id)
+        if group is None:
+            raise ReplicationGroupNotFound(group_id)
+        tokens = new_tokens(group, self._get_param("AuthToken"), self._get_param("AuthTokenUpdateStrategy"))
+        if tokens is not None:
+            group.auth_tokens = tokens
+            group.auth_token_enabled = True
+            group.auth_token_last_modified_date = utcnow()
+        return moto_modify(self)
+
+    ReplicationGroup.__init__ = init
+    ElastiCacheResponse.modify_replication_group = modify_replication_group
+
+
+def patch_secret_current_version() -> None:
+    """GetSecretValue answers the version AWSCURRENT labels, also after UpdateSecretVersionStage moved it (E46).
+
+    moto 5.2.5 answers GetSecretValue without a version from the secret's
+    default version, which only PutSecretValue (and creation) set: once
+    UpdateSecretVersionStage moves AWSCURRENT to another version, as a
+    rotation does, the labels say the new value is current while GetSecretValue
+    and the lookups still hand out the old one. Here moving AWSCURRENT makes
+    that version the default, as AWS's answer follows the label.
+    """
+    from moto.secretsmanager.models import SecretsManagerBackend
+
+    moto_update = SecretsManagerBackend.update_secret_version_stage
+
+    def update_secret_version_stage(
+        self: Any, secret_id: str, version_stage: str, remove_from_version_id: str, move_to_version_id: str
+    ) -> Any:
+        answer = moto_update(self, secret_id, version_stage, remove_from_version_id, move_to_version_id)
+        if version_stage == "AWSCURRENT" and move_to_version_id:
+            self.secrets[secret_id].default_version_id = move_to_version_id
+        return answer
+
+    SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage
 
 
 def patch_load_balancer_attributes() -> None:

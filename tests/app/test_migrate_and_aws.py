@@ -1,18 +1,23 @@
-"""``migrate`` is idempotent; ``--parameter-path`` reads what the data layer publishes."""
+"""``migrate`` is idempotent; ``--parameter-path`` reads what the data layer publishes, and reads a
+rotated secret again without a restart when MySQL or Redis refuses the old one."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import ssl
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import boto3
 import pymysql
 import pytest
+import redis
 from localrun import Backend
+from webstack_backend.aws import Credentials, Endpoints
 
 from .conftest import BACKEND, MYSQL_PASSWORD, MYSQL_USER, REDIS_TOKEN, new_id, request
 
@@ -62,20 +67,30 @@ def aws(tmp_path_factory):
         subprocess.run([sys.executable, emulator, "stop"], env=env, capture_output=True)
 
 
-def publish_data_layer(prefix: str, stores, aws_env: dict[str, str]) -> None:
-    """What roles/data publishes (tasks/outputs.yml, tasks/secrets.yml), pointing at the local stores."""
+def aws_client(aws_env: dict[str, str], service: str):
     session = boto3.session.Session(
         aws_access_key_id=aws_env["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=aws_env["AWS_SECRET_ACCESS_KEY"],
         region_name=aws_env["AWS_DEFAULT_REGION"],
     )
-    endpoint = aws_env["AWS_ENDPOINT_URL"]
-    ssm = session.client("ssm", endpoint_url=endpoint)
-    secrets = session.client("secretsmanager", endpoint_url=endpoint)
+    return session.client(service, endpoint_url=aws_env["AWS_ENDPOINT_URL"])
+
+
+def publish_data_layer(
+    prefix: str,
+    stores,
+    aws_env: dict[str, str],
+    user: str = MYSQL_USER,
+    password: str = MYSQL_PASSWORD,
+    token: str = REDIS_TOKEN,
+) -> None:
+    """What roles/data publishes (tasks/outputs.yml, tasks/secrets.yml), pointing at the local stores."""
+    ssm = aws_client(aws_env, "ssm")
+    secrets = aws_client(aws_env, "secretsmanager")
     secrets.create_secret(
-        Name=f"{prefix}/mysql/master", SecretString=json.dumps({"username": MYSQL_USER, "password": MYSQL_PASSWORD})
+        Name=f"{prefix}/mysql/master", SecretString=json.dumps({"username": user, "password": password})
     )
-    secrets.create_secret(Name=f"{prefix}/redis/auth-token", SecretString=REDIS_TOKEN)
+    secrets.create_secret(Name=f"{prefix}/redis/auth-token", SecretString=token)
     outputs = {
         "mysql/writer-endpoint": "127.0.0.1",
         "mysql/reader-endpoint": "localhost",
@@ -145,3 +160,122 @@ def test_mysql_tls_trusts_rds_cas_besides_the_systems():
     assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED
     assert context.minimum_version == ssl.TLSVersion.TLSv1_2
     assert mysql_ssl(Settings(redis_url="redis://x", mysql_url="mysql://u:p@h/d", mysql_tls="off")) is None
+
+
+def test_secrets_are_read_again_at_most_once_per_interval_per_store():
+    reads: list[str] = []
+    endpoints = Endpoints(
+        redis_url="rediss://:t@cache:6379/0", mysql_url="mysql://u:p@db:3306/app", mysql_reader_url=None
+    )
+
+    def read(path: str, region: str | None) -> Endpoints:
+        reads.append(path)
+        time.sleep(0.05)  # while one reads, the others wait for its answer
+        return endpoints
+
+    async def scenario() -> list[Endpoints | None]:
+        credentials = Credentials("/webstack-test", None, ("redis", "mysql"), 30.0, read)
+        refused = [credentials.reread("mysql") for _ in range(20)] + [credentials.reread("redis") for _ in range(20)]
+        answers = await asyncio.gather(*refused)
+        return [*answers, await credentials.reread("mysql")]
+
+    answers = asyncio.run(scenario())
+    assert answers == [endpoints] * 41
+    assert reads == ["/webstack-test"] * 2  # one read per store, however many requests met the refusal
+
+
+class Rotation:
+    """The local stores as ElastiCache and RDS are during a rotation, for one MySQL user and the Redis token."""
+
+    def __init__(self, stores, aws_env: dict[str, str], prefix: str) -> None:
+        self.stores, self.prefix = stores, prefix
+        self.secrets = aws_client(aws_env, "secretsmanager")
+        self.redis = redis.Redis(
+            host="127.0.0.1", port=stores.redis.port, password=REDIS_TOKEN, ssl=True, ssl_ca_certs=str(stores.tls.ca)
+        )
+
+    def mysql(self, sql: str, *args: str) -> list:
+        connection = pymysql.connect(
+            host="127.0.0.1",
+            port=self.stores.mariadb.port,
+            user=MYSQL_USER,
+            password=MYSQL_PASSWORD,
+            ssl={"ca": str(self.stores.tls.ca)},
+            autocommit=True,
+        )
+        with connection, connection.cursor() as cursor:
+            cursor.execute(sql, args)
+            return list(cursor.fetchall())
+
+    def drop_connections(self, user: str) -> None:
+        """As a restart or a failover would: the service's pooled connections are gone, new ones log in."""
+        for (process_id,) in self.mysql("SELECT id FROM information_schema.processlist WHERE user = %s", user):
+            self.mysql(f"KILL {int(process_id)}")
+        self.redis.execute_command("CLIENT", "KILL", "USER", "default")
+
+    def put(self, name: str, value: str) -> None:
+        self.secrets.put_secret_value(SecretId=f"{self.prefix}/{name}", SecretString=value)
+
+
+def test_the_service_keeps_answering_through_a_rotation_of_both_secrets(stores, aws, tmp_path):
+    aws_env, state = aws
+    prefix, user = "webstack-rotate", "rotating"
+    old_password, new_password = "rotate-old-password-0123456789", "rotate-new-password-0123456789"
+    old_token, new_token = "rotate-old-token-0123456789", "rotate-new-token-0123456789"
+    rotation = Rotation(stores, aws_env, prefix)
+    rotation.mysql("CREATE USER %s@'%%' IDENTIFIED BY %s REQUIRE SSL", user, old_password)
+    rotation.mysql("GRANT ALL PRIVILEGES ON app.* TO %s@'%%'", user)
+    # The service's own token beside the session's (which the other tests keep using).
+    rotation.redis.execute_command("ACL", "SETUSER", "default", f">{old_token}")
+    publish_data_layer(prefix, stores, aws_env, user=user, password=old_password, token=old_token)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBSTACK_")}
+    env |= aws_env | {"WEBSTACK_REDIS_CA_FILE": str(stores.tls.ca), "WEBSTACK_MYSQL_CA_FILE": str(stores.tls.ca)}
+    backend = Backend(tmp_path, ["--parameter-path", f"/{prefix}"], env)
+    item_id = new_id()
+    replies = []
+
+    def traffic(count: int = 5) -> None:
+        for turn in range(count):
+            replies.append(request(backend.base, "PUT", f"/api/items/{item_id}", {"name": f"turn {turn}"}))
+            replies.append(request(backend.base, "GET", f"/api/items/{item_id}"))
+
+    requests_log = state / "requests.log"
+    before = len(requests_log.read_text().splitlines()) if requests_log.exists() else 0
+    backend.start()
+    try:
+        traffic()
+        # MySQL: the password changes on the database, then in the secret (rotate-secrets.yml's order).
+        rotation.mysql("ALTER USER %s@'%%' IDENTIFIED BY %s", user, new_password)
+        rotation.put("mysql/master", json.dumps({"username": user, "password": new_password}))
+        rotation.drop_connections(user)
+        traffic()
+        # Redis, as ElastiCache's ROTATE (both tokens valid) and the secret updated, then SET (only the new one).
+        rotation.redis.execute_command("ACL", "SETUSER", "default", f">{new_token}")
+        rotation.put("redis/auth-token", new_token)
+        traffic()
+        rotation.redis.execute_command("ACL", "SETUSER", "default", f"<{old_token}")
+        rotation.drop_connections(user)
+        traffic()
+        deadline = time.monotonic() + 10
+        while replies[-1].cache == "bypass" and time.monotonic() < deadline:
+            traffic(1)
+            time.sleep(0.2)
+        ready = request(backend.base, "GET", "/readyz")
+    finally:
+        backend.stop()
+        rotation.redis.execute_command("ACL", "SETUSER", "default", "resetpass", f">{REDIS_TOKEN}")
+        rotation.mysql("DROP USER IF EXISTS %s@'%%'", user)
+
+    assert [reply.status for reply in replies if reply.status not in (200, 201)] == []
+    assert replies[-1].json["name"] == replies[-2].json["name"]
+    # Redis is used again after the SET: the service holds the new token.
+    assert replies[-1].cache in ("hit", "miss")
+    assert (ready.status, ready.json["checks"]) == (200, {"redis": "ok", "mysql": "ok", "mysql-reader": "ok"})
+    log = backend.log.read_text()
+    assert "MySQL refused the password: the secret holds a new one" in log
+    assert "Redis refused the AUTH token: the secret holds a new one" in log
+    for value in (old_password, new_password, old_token, new_token):
+        assert value not in log
+    # Both secrets at start, then once again for each store (the reader pool shares the writer's read).
+    calls = [json.loads(line).get("action") for line in requests_log.read_text().splitlines()[before:]]
+    assert calls.count("GetSecretValue") == 6

@@ -125,6 +125,8 @@ def test_the_playbooks_own_variables_are_found() -> None:
         "playbooks/teardown.yml"
     )
     assert "configure_serial" in documented_playbook_vars("playbooks/configure.yml")
+    assert "rotate_secrets" in documented_playbook_vars("playbooks/rotate-secrets.yml")
+    assert "data_rotate_redis_grace_seconds" in declared_inputs("playbooks/rotate-secrets.yml")
     assert "compute_frontend_instance_type" in declared_inputs("playbooks/provision.yml")
     assert "compute_frontend_instance_type" not in declared_inputs("playbooks/configure.yml")
 
@@ -145,6 +147,14 @@ def accepted(variable: str, value: Any) -> bool:
         return re.fullmatch(r"[1-9][0-9]*%?", value) is not None  # a play's serial
     if variable == "confirm_teardown":
         return True  # free text, compared with the prefix by teardown.yml
+    if variable == "rotate_secrets":
+        # rotate-secrets.yml's check: a list of these secrets.
+        allowed = re.search(
+            r"rotate_secrets:\s+type: list\s+elements: str\s+choices: (\[[^\]]*\])",
+            (ROOT / "playbooks" / "rotate-secrets.yml").read_text(),
+        )
+        assert allowed, "rotate-secrets.yml's rotate_secrets check"
+        return isinstance(value, list) and set(value) <= set(yaml.safe_load(allowed.group(1)))
     raise AssertionError(f"{variable}: no rule known for its values; add one here")
 
 
@@ -208,6 +218,8 @@ def shape(env: str) -> Any:
     text = "\n".join(path.read_text() for path in sorted((awx.CONFIGS / env).glob("*.yml")))
     for word in (f"webstack-{env}", f"inventories/{env}", "Production", "Staging", "prod", "staging"):
         text = text.replace(word, "ENV")
+    # The schedules differ by design: staging's rotation runs a week before production's.
+    text = re.sub(r"rrule: .*\n", "rrule: X\n", text)
     return re.sub(r"default: \S+\n", "default: X\n", re.sub(r"(min|max): \d+", r"\1: N", text))
 
 
@@ -220,3 +232,14 @@ def test_no_secret_is_written_in_the_configuration() -> None:
         assert "inputs" not in credential, credential["name"]
     text = "\n".join(path.read_text() for path in awx.CONFIGS.rglob("*.yml"))
     assert not re.search(r"AKIA[0-9A-Z]{16}", text)
+
+
+@pytest.mark.parametrize("env", awx.ENVIRONMENTS)
+def test_secrets_rotate_monthly_on_a_schedule(env: str) -> None:
+    template = awx.by_name(TEMPLATES, f"webstack-{env}: rotate secrets")
+    assert template["playbook"] == "playbooks/rotate-secrets.yml"
+    schedules = [s for s in CONFIG["controller_schedules"] if s["unified_job_template"] == template["name"]]
+    assert len(schedules) == 1
+    assert "RRULE:FREQ=MONTHLY" in schedules[0]["rrule"] and schedules[0]["enabled"] is True
+    for schedule in CONFIG["controller_schedules"]:
+        awx.by_name(TEMPLATES, schedule["unified_job_template"])

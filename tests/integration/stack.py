@@ -7,6 +7,8 @@ in its own emulator and moves through ``STEPS`` in order, once:
     deploy            provision prod, then staging's site.yml (with a SAML and an OIDC provider; the bundle published)
     rerun             scale both frontends out, then rerun staging and prod (a no-op that keeps the scale-out)
     check             --check --diff of site.yml on the deployed staging
+    rotate            rotate-secrets.yml on staging: a bad rotate_secrets (refused), --check, then for real with
+                      -v, resuming a MySQL password an interrupted run left as AWSPENDING
     layers-alone      each layer alone, and each layer selection README.md shows, on staging then prod (no-ops);
                       prod's edge alone with Cognito switched on and no identity outputs (refused)
     refused           prod's teardown without confirmation; staging's teardown asking for the edge
@@ -25,7 +27,7 @@ and before any later step; ``pytest_collection_modifyitems`` (conftest.py)
 sorts the marked tests by step, so the order of files never matters, and a
 test selected alone still brings the stack to its step first.
 
-Staging's deploy, rerun, check, instance-type change and teardowns run with
+Staging's deploy, rerun, check, rotation, instance-type change and teardowns run with
 Ansible's stock ``linear`` strategy, and prod's (and the layers-alone runs)
 with the project's default (ansible.cfg), so both strategies stay under test.
 """
@@ -50,6 +52,7 @@ STEPS = [
     "deploy",
     "rerun",
     "check",
+    "rotate",
     "layers-alone",
     "refused",
     "instance-type",
@@ -337,6 +340,48 @@ def check(stack: Stack) -> None:
     stack.play("check-staging", stack.inventories["staging"], "site.yml", "--check", "--diff", stock=True)
 
 
+def rotation_state(aws: Any, prefix: str) -> dict[str, Any]:
+    """Each secret's labels and current value, and what the replication group says of its AUTH token."""
+    secrets = aws.client("secretsmanager")
+    redis = aws.client("elasticache").describe_replication_groups(ReplicationGroupId=f"{prefix}-redis")
+    (group,) = redis["ReplicationGroups"]
+    state: dict[str, Any] = {
+        "auth token": (group["AuthTokenEnabled"], group["AuthTokenLastModifiedDate"]),
+    }
+    for name in (f"{prefix}/mysql/master", f"{prefix}/redis/auth-token"):
+        state[name] = {
+            "current": secrets.get_secret_value(SecretId=name)["SecretString"],
+            "labels": sorted(
+                label
+                for labels in secrets.describe_secret(SecretId=name)["VersionIdsToStages"].values()
+                for label in labels
+            ),
+        }
+    return state
+
+
+def rotate(stack: Stack) -> None:
+    """Staging's secrets rotated; prod's must not move."""
+    staging = stack.inventories["staging"]
+    stack.play("rotate-refused", staging, "rotate-secrets.yml", "-e", '{"rotate_secrets": ["mysql", "ldap"]}')
+    for env in ("staging", "prod"):
+        stack.recorded[f"rotation-before-{env}"] = rotation_state(stack, f"webstack-{env}")
+    stack.play("rotate-check", staging, "rotate-secrets.yml", "--check", stock=True)
+    stack.recorded["rotation-after-check"] = rotation_state(stack, "webstack-staging")
+    # A run interrupted after it stored the new MySQL password: the next one must set and promote that one.
+    secrets = stack.client("secretsmanager")
+    current = json.loads(secrets.get_secret_value(SecretId="webstack-staging/mysql/master")["SecretString"])
+    pending = {**current, "password": "Interrupted0Run0Left0This0Value0"}
+    secrets.put_secret_value(
+        SecretId="webstack-staging/mysql/master", SecretString=json.dumps(pending), VersionStages=["AWSPENDING"]
+    )
+    stack.recorded["rotation-interrupted-value"] = json.dumps(pending)
+    # No grace period between ROTATE and SET here: nothing reads the token.
+    stack.play("rotate", staging, "rotate-secrets.yml", "-v", "-e", "data_rotate_redis_grace_seconds=0", stock=True)
+    for env in ("staging", "prod"):
+        stack.recorded[f"rotation-after-{env}"] = rotation_state(stack, f"webstack-{env}")
+
+
 def layers_alone(stack: Stack) -> None:
     """Each layer alone on the deployed environments: a layer finds its upstream through the published outputs."""
     seconds: dict[str, float] = {}
@@ -454,6 +499,7 @@ STEP_ACTIONS: dict[str, Callable[[Stack], None]] = {
     "deploy": deploy,
     "rerun": rerun,
     "check": check,
+    "rotate": rotate,
     "layers-alone": layers_alone,
     "refused": refused,
     "instance-type": instance_type,

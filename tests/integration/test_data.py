@@ -242,3 +242,68 @@ def test_prod_teardown_with_confirmation_takes_a_final_snapshot(stack: Stack) ->
     snapshots = rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
     assert [s["DBInstanceIdentifier"] for s in snapshots] == ["webstack-prod-mysql"]
     assert snapshots[0]["DBSnapshotIdentifier"].startswith("webstack-prod-mysql-final-")
+
+
+ROTATED = ["webstack-staging/mysql/master", "webstack-staging/redis/auth-token"]
+
+
+@pytest.mark.stack("rotate")
+def test_a_bad_rotate_secrets_is_refused_before_any_aws_call(stack: Stack) -> None:
+    run = stack.runs["rotate-refused"]
+    assert run.returncode != 0, run.output
+    assert "rotate_secrets" in run.output and "ldap" in run.output
+    assert run.requests == []
+
+
+@pytest.mark.stack("rotate")
+def test_rotation_in_check_mode_says_it_would_rotate_and_changes_nothing(stack: Stack) -> None:
+    run = stack.runs["rotate-check"]
+    assert run.returncode == 0, run.output
+    assert run.changed > 0, run.output
+    assert mutating(run.requests) == []
+    assert stack.recorded["rotation-after-check"] == stack.recorded["rotation-before-staging"]
+
+
+@pytest.mark.stack("rotate")
+def test_rotation_changes_both_secrets_and_sets_them_on_rds_and_elasticache(stack: Stack) -> None:
+    run = stack.runs["rotate"]
+    assert run.returncode == 0, run.output
+    assert run.changed > 0
+    before, after = stack.recorded["rotation-before-staging"], stack.recorded["rotation-after-staging"]
+    for name in ROTATED:
+        assert after[name]["current"] != before[name]["current"], name
+        # AWSPENDING is gone: the rotation finished; the old value stays as AWSPREVIOUS.
+        assert after[name]["labels"] == ["AWSCURRENT", "AWSPREVIOUS"], name
+    # The password an interrupted run left as AWSPENDING is the one set and promoted, the username kept.
+    assert after[ROTATED[0]]["current"] == stack.recorded["rotation-interrupted-value"]
+    assert json.loads(after[ROTATED[0]]["current"])["username"] == json.loads(before[ROTATED[0]]["current"])["username"]
+    assert len(after[ROTATED[1]]["current"]) == 64
+    enabled, modified = after["auth token"]
+    assert enabled is True
+    assert modified > before["auth token"][1]
+    # moto reports no master password and no pending change for it: the request is what shows it.
+    sent = [(request["service"], request["action"]) for request in run.requests]
+    assert sent.count(("rds", "ModifyDBInstance")) == 1
+    assert sent.count(("elasticache", "ModifyReplicationGroup")) == 2  # ROTATE, then SET
+    assert instance(stack, "webstack-staging-mysql")["DBInstanceStatus"] == "available"
+    assert group(stack, "webstack-staging-redis")["Status"] == "available"
+
+
+@pytest.mark.stack("rotate")
+def test_rotation_never_shows_a_secret_even_with_verbose_output(stack: Stack) -> None:
+    before, after = stack.recorded["rotation-before-staging"], stack.recorded["rotation-after-staging"]
+    values = []
+    for name in ROTATED:
+        for state in (before, after):
+            value = state[name]["current"]
+            values.append(json.loads(value)["password"] if name.endswith("/master") else value)
+    for name in ("rotate-check", "rotate"):
+        output = stack.runs[name].output
+        for value in values:
+            assert value not in output, name
+    assert "censored" in stack.runs["rotate"].output
+
+
+@pytest.mark.stack("rotate")
+def test_rotating_staging_leaves_prod_alone(stack: Stack) -> None:
+    assert stack.recorded["rotation-after-prod"] == stack.recorded["rotation-before-prod"]

@@ -28,6 +28,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__
+from .aws import credentials_from
 from .config import HEALTH_CHECK_PATH, Settings
 from .logs import AccessLog, fields, request_id, setup_logging
 from .stores import ABSENT, Cache, Database, StoreUnavailable, item_key
@@ -133,8 +134,10 @@ class Service:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.cache = Cache(settings)
-        self.db = Database(settings)
+        # The secrets read again when a store refuses them (a rotation), when they came from AWS.
+        credentials = credentials_from(settings)
+        self.cache = Cache(settings, credentials)
+        self.db = Database(settings, credentials)
 
     async def close(self) -> None:
         await self.cache.close()

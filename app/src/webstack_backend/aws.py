@@ -6,12 +6,20 @@ Secrets Manager secrets: the MySQL master credentials (JSON with ``username``
 and ``password``) and the Redis AUTH token (a plain string). One
 GetParametersByPath (paginated, though the data layer publishes fewer than ten)
 and one GetSecretValue per secret give everything the service needs.
+
+The secrets rotate (playbooks/rotate-secrets.yml): when MySQL or Redis refuses
+the password the service holds, ``Credentials`` reads them again the same way,
+at most once per store in ``--secrets-reread-seconds``, so that a wrong
+password cannot hammer Secrets Manager.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -130,3 +138,61 @@ def _resolve(parameter_path: str, region: str | None) -> Endpoints:
         ),
     )
     return endpoints
+
+
+class Credentials:
+    """The secrets read again after a store refused them, at most once per store in ``interval`` seconds.
+
+    Requests that meet the refusal while one of them reads wait for that read and get its answer;
+    within the interval every caller gets the last answer, and AWS is not asked again.
+    """
+
+    def __init__(
+        self,
+        parameter_path: str,
+        region: str | None,
+        stores: tuple[str, ...],
+        interval: float,
+        read: Callable[[str, str | None], Endpoints] = resolve,
+    ) -> None:
+        self.parameter_path = parameter_path
+        self.region = region
+        self.stores = stores
+        self.interval = interval
+        self._read = read
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._read_at: dict[str, float] = {}
+        self._answer: dict[str, Endpoints | None] = {}
+
+    def covers(self, store: str) -> bool:
+        """Whether ``store``'s credentials came from the secrets (and so may be read again)."""
+        return store in self.stores
+
+    async def reread(self, store: str) -> Endpoints | None:
+        """The endpoints with the secrets as they are now; None when they cannot be read."""
+        async with self._locks.setdefault(store, asyncio.Lock()):
+            now = time.monotonic()
+            if store in self._read_at and now - self._read_at[store] < self.interval:
+                return self._answer[store]
+            self._read_at[store] = now
+            try:
+                answer: Endpoints | None = await asyncio.to_thread(self._read, self.parameter_path, self.region)
+            except ResolveError as error:
+                LOG.error("secrets not read again", extra=fields(store=store, error=str(error)))
+                answer = None
+            else:
+                LOG.info("secrets read again", extra=fields(store=store, parameter_path=self.parameter_path))
+            self._answer[store] = answer
+            return answer
+
+
+def credentials_from(settings: Any) -> Credentials | None:
+    """The re-reader of the settings' secrets, or None when no store's credentials came from AWS."""
+    if not settings.parameter_path or not settings.secrets_from_aws:
+        return None
+    return Credentials(
+        settings.parameter_path,
+        settings.aws_region,
+        tuple(settings.secrets_from_aws),
+        settings.secrets_reread_seconds,
+    )

@@ -49,6 +49,12 @@ class Settings:
     redis_pool_size: int = 64
     shutdown_timeout: float = 30.0
     log_level: str = "info"
+    # Where the stores' credentials came from, when from AWS (--parameter-path): the stores
+    # ("redis", "mysql") whose secret the service reads again when the store refuses it.
+    parameter_path: str | None = None
+    aws_region: str | None = None
+    secrets_from_aws: tuple[str, ...] = ()
+    secrets_reread_seconds: float = 30.0
 
     def to_env(self) -> dict[str, str]:
         """The settings as one environment value (how granian's worker processes receive them)."""
@@ -63,7 +69,9 @@ class Settings:
         raw = (environ or os.environ).get("WEBSTACK_RESOLVED_SETTINGS")
         if not raw:
             raise ConfigError("WEBSTACK_RESOLVED_SETTINGS is not set: start the service with `webstack-backend serve`")
-        return cls(**json.loads(raw))
+        values = json.loads(raw)
+        values["secrets_from_aws"] = tuple(values.get("secrets_from_aws", ()))
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -149,6 +157,13 @@ SERVE_OPTIONS: list[tuple[str, type, Any, str]] = [
     ("--max-body-bytes", int, 65536, "largest request body accepted (larger: 413)"),
     ("--redis-pool-size", int, 64, "Redis connections per worker"),
     ("--shutdown-timeout", float, 30.0, "on SIGTERM, seconds requests in flight may take to finish"),
+    (
+        "--secrets-reread-seconds",
+        float,
+        30.0,
+        "with --parameter-path: when MySQL or Redis refuses the password (a rotation), its secret is read again,"
+        " at most once in this many seconds",
+    ),
 ]
 
 
@@ -223,10 +238,17 @@ def resolve_settings(args: argparse.Namespace, environ: dict[str, str] | None = 
             endpoints = resolve(parameter_path, region)
         except ResolveError as error:
             raise ConfigError(f"--parameter-path {parameter_path}: {error}") from None
+        # Only the stores whose credentials come from the secrets read them again on a refusal.
+        from_aws = []
+        if not values["redis_url"] and not values["redis_auth_token"]:
+            from_aws.append("redis")
+        if not values["mysql_url"]:
+            from_aws.append("mysql")
         values["redis_url"] = values["redis_url"] or endpoints.redis_url
         if not values["mysql_url"]:
             values["mysql_url"] = endpoints.mysql_url
             values["mysql_reader_url"] = values["mysql_reader_url"] or endpoints.mysql_reader_url
+        values.update(parameter_path=parameter_path, aws_region=region, secrets_from_aws=tuple(from_aws))
     for option in ("--redis-url", "--mysql-url"):
         if not values[option.lstrip("-").replace("-", "_")]:
             raise ConfigError(
@@ -239,5 +261,7 @@ def resolve_settings(args: argparse.Namespace, environ: dict[str, str] | None = 
     for name in ("port", "workers", "max_body_bytes", "mysql_pool_size", "redis_pool_size", "cache_ttl"):
         if name in values and values[name] < 1:
             raise ConfigError(f"--{name.replace('_', '-')}: expected a positive number, found {values[name]}")
+    if values.get("secrets_reread_seconds", 0) < 0:
+        raise ConfigError(f"--secrets-reread-seconds: expected 0 or more, found {values['secrets_reread_seconds']}")
     known = {field.name for field in fields(Settings)}
     return Settings(**{name: value for name, value in values.items() if name in known})

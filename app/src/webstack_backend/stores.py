@@ -17,6 +17,13 @@ single worker answer cache hits at tens of thousands per second.
 When Redis fails, the cache is marked degraded: requests go straight to MySQL
 (``X-Cache: bypass``) and Redis is tried again after a second, so it recovers by
 itself. Keys whose eviction failed are remembered and evicted on recovery.
+
+A rotated secret is picked up without a restart (``aws.Credentials``): when
+MySQL refuses the password (error 1045), the pool reads the secret again,
+starts a new pool with the new password and runs the statement once more; when
+Redis refuses the AUTH token (WRONGPASS, NOAUTH), the request is answered from
+MySQL as for any Redis failure while the token is read again, and new
+connections use the new one.
 """
 
 from __future__ import annotations
@@ -27,15 +34,17 @@ import os
 import ssl
 import time
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import aiomysql
 import pymysql
 import redis.asyncio as aioredis
+from pymysql.constants import ER
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import AuthenticationError, RedisError
 from redis.retry import Retry
 
+from .aws import Credentials
 from .config import MySQLTarget, Settings, parse_mysql_url
 from .logs import fields
 
@@ -77,10 +86,17 @@ def item_key(item_id: int) -> str:
     return f"webstack:item:{item_id}"
 
 
+def access_denied(error: BaseException | None) -> bool:
+    """Whether MySQL refused the user or password (ER_ACCESS_DENIED_ERROR, 1045)."""
+    return (
+        isinstance(error, pymysql.err.OperationalError) and bool(error.args) and error.args[0] == ER.ACCESS_DENIED_ERROR
+    )
+
+
 class Cache:
     """Redis through one blocking connection pool, with the degraded state."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, credentials: Credentials | None = None) -> None:
         self.ttl = settings.cache_ttl
         self.negative_ttl = settings.negative_ttl
         self.recent_write_seconds = settings.recent_write_seconds if settings.mysql_reader_url else 0
@@ -99,17 +115,27 @@ class Cache:
             kwargs["ssl_cert_reqs"] = "required"
             if settings.redis_ca_file:
                 kwargs["ssl_ca_certs"] = settings.redis_ca_file
-        self.pool = aioredis.BlockingConnectionPool.from_url(settings.redis_url, **kwargs)
-        self.client = aioredis.Redis(connection_pool=self.pool)
-        self._store = self.client.register_script(STORE_SCRIPT)
-        self._release = self.client.register_script(RELEASE_SCRIPT)
+        self._url, self._kwargs = settings.redis_url, kwargs
+        self._connect()
+        # Pools left for a new AUTH token: disconnected at close.
+        self._retired: list[aioredis.BlockingConnectionPool] = []
         self._retry_at = 0.0
         self.degraded = False
+        # Reads the AUTH token again when Redis refuses it (a rotation), if it came from the secret.
+        self.credentials = credentials if credentials is not None and credentials.covers("redis") else None
+        self._renewing: asyncio.Task[None] | None = None
         # GETs waiting for this turn's MGET, and the MGETs under way.
         self._batch: list[tuple[str, asyncio.Future[bytes | None]]] = []
         self._sending: set[asyncio.Task[None]] = set()
         # Keys whose eviction failed while Redis was down: evicted first when it answers again.
         self._pending_evictions: set[str] = set()
+
+    def _connect(self) -> None:
+        """The pool, the client and its scripts, with the URL and options as they are now."""
+        self.pool = aioredis.BlockingConnectionPool.from_url(self._url, **self._kwargs)
+        self.client = aioredis.Redis(connection_pool=self.pool)
+        self._store = self.client.register_script(STORE_SCRIPT)
+        self._release = self.client.register_script(RELEASE_SCRIPT)
 
     @property
     def usable(self) -> bool:
@@ -118,12 +144,36 @@ class Cache:
 
     def failed(self, error: BaseException) -> None:
         self._retry_at = time.monotonic() + CACHE_RETRY_SECONDS
+        if isinstance(error, AuthenticationError) and self.credentials is not None and self._renewing is None:
+            self._renewing = asyncio.ensure_future(self._renew_token())
         if not self.degraded:
             self.degraded = True
             LOG.warning(
                 "cache degraded: Redis does not answer, serving from MySQL",
                 extra=fields(store="redis", error=f"{type(error).__name__}: {error}"),
             )
+
+    async def _renew_token(self) -> None:
+        """Redis refused the AUTH token: read the secret again; new connections use what it holds now."""
+        try:
+            endpoints = await self.credentials.reread("redis")
+            password = urlsplit(endpoints.redis_url).password if endpoints is not None else None
+            token = unquote(password) if password else None
+            if token is None or token == self.pool.connection_kwargs.get("password"):
+                return
+            # A new pool and client; what is under way on the old pool finishes there.
+            retired = self.pool
+            self._url = endpoints.redis_url  # the token is in the URL, as resolve() builds it
+            self._connect()
+            self._retired.append(retired)
+            await retired.disconnect(inuse_connections=False)
+            self._retry_at = 0.0
+            LOG.warning(
+                "Redis refused the AUTH token: the secret holds a new one, used from now on",
+                extra=fields(store="redis"),
+            )
+        finally:
+            self._renewing = None
 
     async def recover(self) -> None:
         """Leave the degraded state: first evict what writes could not while Redis was down."""
@@ -213,6 +263,8 @@ class Cache:
     async def close(self) -> None:
         await self.client.aclose()
         await self.pool.disconnect()
+        for pool in self._retired:
+            await pool.disconnect()
 
 
 def mysql_ssl(settings: Settings) -> ssl.SSLContext | None:
@@ -232,13 +284,19 @@ class MySQLPool:
     """One aiomysql pool (writer or reader). Connections are made on demand, so the service
     starts, and recovers, whether MySQL answers or not."""
 
-    def __init__(self, name: str, target: MySQLTarget, settings: Settings) -> None:
+    def __init__(
+        self, name: str, target: MySQLTarget, settings: Settings, credentials: Credentials | None = None
+    ) -> None:
         self.name = name
         self.target = target
         self.settings = settings
         self.timeout = settings.store_timeout
         self._pool: aiomysql.Pool | None = None
         self._lock = asyncio.Lock()
+        # Reads the password again when MySQL refuses it (a rotation), if it came from the secret.
+        self.credentials = credentials if credentials is not None and credentials.covers("mysql") else None
+        # Pools left for a new password: their connections close as they come back.
+        self._retired: list[aiomysql.Pool] = []
 
     async def pool(self) -> aiomysql.Pool:
         if self._pool is None:
@@ -261,6 +319,42 @@ class MySQLPool:
         return self._pool
 
     async def execute(self, sql: str, params: tuple[Any, ...] = (), *, fetch: bool = True) -> tuple[int, list[Any]]:
+        """Run one statement: (rows affected, rows). A refused password is read again and the statement
+        run once more with the new one (a rotated secret)."""
+        target = self.target
+        try:
+            return await self._execute(sql, params, fetch)
+        except StoreUnavailable as problem:
+            if not (access_denied(problem.__cause__) and await self.renew(target)):
+                raise
+        return await self._execute(sql, params, fetch)
+
+    async def renew(self, refused: MySQLTarget) -> bool:
+        """After MySQL refused ``refused``: whether the pool now holds other credentials to try."""
+        if self.target != refused:
+            return True  # another request read them meanwhile
+        if self.credentials is None:
+            return False
+        endpoints = await self.credentials.reread("mysql")
+        url = None if endpoints is None else endpoints.mysql_reader_url if self.name != "mysql" else endpoints.mysql_url
+        if self.target != refused:
+            return True
+        if url is None:
+            return False
+        target = parse_mysql_url(url, "--parameter-path")
+        if target == refused:
+            return False
+        self.target = target
+        if self._pool is not None:
+            self._pool.close()
+            self._retired.append(self._pool)
+            self._pool = None
+        LOG.warning(
+            "MySQL refused the password: the secret holds a new one, used from now on", extra=fields(store=self.name)
+        )
+        return True
+
+    async def _execute(self, sql: str, params: tuple[Any, ...], fetch: bool) -> tuple[int, list[Any]]:
         """Run one statement: (rows affected, rows). A failed connection is closed, never reused."""
         try:
             pool = await self.pool()
@@ -287,18 +381,23 @@ class MySQLPool:
         return count, rows
 
     async def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            await self._pool.wait_closed()
+        for pool in [*self._retired, *([self._pool] if self._pool is not None else [])]:
+            pool.close()
+            await pool.wait_closed()
 
 
 class Database:
     """The writer pool and, when configured, the reader pool for misses."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.writer = MySQLPool("mysql", parse_mysql_url(settings.mysql_url, "--mysql-url"), settings)
+    def __init__(self, settings: Settings, credentials: Credentials | None = None) -> None:
+        self.writer = MySQLPool("mysql", parse_mysql_url(settings.mysql_url, "--mysql-url"), settings, credentials)
         self.reader = (
-            MySQLPool("mysql-reader", parse_mysql_url(settings.mysql_reader_url, "--mysql-reader-url"), settings)
+            MySQLPool(
+                "mysql-reader",
+                parse_mysql_url(settings.mysql_reader_url, "--mysql-reader-url"),
+                settings,
+                credentials,
+            )
             if settings.mysql_reader_url
             else None
         )
