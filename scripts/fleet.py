@@ -94,6 +94,17 @@ def published(prefix: str, layer: str) -> dict[str, str]:
     return {p["Name"].split(f"/{layer}/", 1)[1]: p["Value"] for page in pages for p in page["Parameters"]}
 
 
+def secret_versions(prefix: str) -> dict[str, str]:
+    """The AWSCURRENT version of each secret the data layer published (the value stays in the emulator)."""
+    data = published(prefix, "data")
+    secrets = client("secretsmanager")
+    found = {}
+    for key in ("mysql/secret-name", "redis/secret-name"):
+        if data.get(key):
+            found[key] = secrets.describe_secret(SecretId=data[key]).get("VersionIdsToStages", {})
+    return {key: next((v for v, stages in d.items() if "AWSCURRENT" in stages), "") for key, d in found.items()}
+
+
 def wanted_instances(prefix: str, cap: int) -> dict[str, dict[str, Any]]:
     """instance id -> its group, tier and launch template version: up to ``cap`` in service per group."""
     groups = client("autoscaling").get_paginator("describe_auto_scaling_groups").paginate()
@@ -300,6 +311,16 @@ def converge(prefixes: list[str], cap: int, ca_dir: Path, restart_hostaws: bool)
                 if compute.get("internal-alb-dns"):
                     aliases[prefix][compute["internal-alb-dns"]] = binds[internal_alb_name(prefix)]
         write_dns(aliases)
+        # A rotated secret reaches the data host as RDS and ElastiCache apply one
+        # (playbooks/rotate-secrets.yml): the stores take the secret's new value. datastores.up
+        # is idempotent; it runs only when a secret's AWSCURRENT version moved.
+        versions = state.setdefault("secret_versions", {})
+        for prefix in state["prefixes"]:
+            current = secret_versions(prefix)
+            if prefix in versions and versions[prefix] != current:
+                LOG.info("%s: a secret rotated: its data host takes the new value", prefix)
+                data_store_aliases(prefix, ca_dir)
+            versions[prefix] = current
         if new:
             LOG.info("booting %d host(s): %s", len(new), ", ".join(f"{i} ({s['group']})" for i, s in new.items()))
             with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:

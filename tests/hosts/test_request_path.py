@@ -29,6 +29,7 @@ import shutil
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -264,6 +265,71 @@ def test_a_scale_out_in_the_emulator_boots_a_host_that_takes_traffic(served: Pat
         taking = f"from-{host}" in on_host(host, "cat /var/log/nginx/access.json 2>/dev/null").stdout
         time.sleep(2)
     assert taking
+
+
+def test_a_rotation_of_stagings_secrets_keeps_it_answering(served: Path_) -> None:
+    """playbooks/rotate-secrets.yml on staging while requests go through the public stand-in.
+
+    The data host takes the new values as RDS and ElastiCache would (fleet.py's loop: Redis restarts
+    with the new token, MariaDB's user gets the new password). No request fails; the backend, never
+    restarted, reads the secrets again when a new connection is refused, and answers from both stores."""
+    ssm, secrets = served.client("ssm"), served.client("secretsmanager")
+    names = {store: ssm.get_parameter(Name=f"/webstack-staging/data/{store}/secret-name")["Parameter"]["Value"]
+             for store in ("mysql", "redis")}  # fmt: skip
+    before = {store: secrets.get_secret_value(SecretId=name)["VersionId"] for store, name in names.items()}
+    (backend,) = served.hosts("webstack-staging-backend")
+    started_at = on_host(backend, "systemctl show --property=ActiveEnterTimestampMonotonic --value webstack-backend")
+    assert request(served, STAGING, "/api/items/7070", "PUT", {"name": "rotated", "description": "0"}, SESSION)[0] in (
+        200, 201, 204)  # fmt: skip
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def load() -> None:
+        count = 0
+        while not stop.is_set():
+            count += 1
+            if count % 5 == 0:
+                body = {"name": "rotated", "description": str(count)}
+                statuses.append(request(served, STAGING, "/api/items/7070", "PUT", body, SESSION)[0])
+            else:
+                statuses.append(request(served, STAGING, "/api/items/7070", headers=SESSION)[0])
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    try:
+        rotate = subprocess.run(
+            [str(Path(PYTHON).parent / "ansible-playbook"), "-i", "inventories/staging", "playbooks/rotate-secrets.yml",
+             "-e", "data_rotate_redis_grace_seconds=5"],
+            cwd=ROOT, env=served.env, capture_output=True, text=True, timeout=900, check=False,
+        )  # fmt: skip
+        time.sleep(15)  # fleet.py's loop (every 5 s) hands the data host the promoted values
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert rotate.returncode == 0, rotate.stdout[-4000:] + rotate.stderr[-2000:]
+    after = {store: secrets.get_secret_value(SecretId=name)["VersionId"] for store, name in names.items()}
+    assert all(after[store] != before[store] for store in names), (before, after)
+    failed = [status for status in statuses if status not in (200, 201, 204)]
+    assert len(statuses) > 20 and not failed, statuses
+
+    # MariaDB restarted (as after a failover): the backend's new connections need the new password.
+    assert on_host("webstack-staging-data", "systemctl restart mariadb").returncode == 0
+    deadline, answers = time.monotonic() + 90, []
+    while time.monotonic() < deadline and answers[-2:] != ["hit", "hit"]:
+        body = {"name": "rotated", "description": "after"} if not answers else None
+        status, headers, _ = request(served, STAGING, "/api/items/7070", "PUT" if body else "GET", body, SESSION)
+        answers.append(headers.get("x-cache", str(status)) if status == 200 else str(status))
+        time.sleep(1)
+    assert answers[-2:] == ["hit", "hit"], answers
+    log = on_host(backend, "cat /var/log/webstack/backend.log").stdout.splitlines()
+    reread = {json.loads(line).get("store") for line in log if '"secrets read again"' in line}
+    assert reread == {"mysql", "redis"}, [line for line in log if "secret" in line][-10:]
+    # The same service process: no restart, no redeploy.
+    assert (
+        on_host(backend, "systemctl show --property=ActiveEnterTimestampMonotonic --value webstack-backend").stdout
+        == started_at.stdout
+    )
 
 
 def test_the_timeline_and_the_whole_path_next_to_a_backend_alone(served: Path_) -> None:
