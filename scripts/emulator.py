@@ -224,7 +224,11 @@ def patch_backup_selections() -> None:
       paging, no filters), DeleteRecoveryPoint deletes one, and
       DeleteBackupVault refuses with InvalidRequestException while the vault
       holds any, as AWS does; DescribeBackupVault reports their number
-      (NumberOfRecoveryPoints, which moto left out).
+      (NumberOfRecoveryPoints, which moto left out). DescribeBackupVault and
+      ListRecoveryPointsByBackupVault answer a vault that does not exist with
+      AccessDeniedException (HTTP 403), as AWS does (aws/aws-sdk-js#2625,
+      boto/boto3#2269); moto said ResourceNotFoundException, which
+      amazon.aws.backup_vault does not take for "not there".
 
     What it does not do: run the plan's schedule (no job ever starts on its
     own), copy, restore, or check the IAM role a selection or job names.
@@ -241,6 +245,7 @@ def patch_backup_selections() -> None:
     )
     from moto.backup.models import BackupBackend, Plan, Vault
     from moto.backup.responses import BackupResponse
+    from moto.core.exceptions import JsonRESTError
     from moto.core.utils import unix_time
 
     urls.url_paths.setdefault("{0}/backup-jobs/$", BackupResponse.dispatch)
@@ -256,8 +261,15 @@ def patch_backup_selections() -> None:
     def selections(backend: Any, plan_id: str) -> dict[str, dict[str, Any]]:
         return backend.__dict__.setdefault("backup_selections", {}).setdefault(plan_id, {})
 
+    class AccessDeniedException(JsonRESTError):
+        code = 403
+
+        def __init__(self, message: str) -> None:
+            super().__init__("AccessDeniedException", message)
+
     def recovery_points(backend: Any, vault_name: str) -> dict[str, dict[str, Any]]:
-        backend.describe_backup_vault(vault_name)  # an unknown vault is ResourceNotFoundException
+        if vault_name not in backend.vaults:
+            raise AccessDeniedException("Insufficient privileges to perform this action.")
         return backend.__dict__.setdefault("recovery_points", {}).setdefault(vault_name, {})
 
     def create_backup_selection(self: Any, plan_id: str, selection: dict[str, Any], request_id: str | None) -> Any:
@@ -356,6 +368,11 @@ def patch_backup_selections() -> None:
         del points[arn]
         self.vaults[vault_name].num_of_recovery_points = len(points)
 
+    def describe_backup_vault(self: Any, backup_vault_name: str) -> Any:
+        if backup_vault_name not in self.vaults:
+            raise AccessDeniedException("Insufficient privileges to perform this action.")
+        return self.vaults[backup_vault_name]
+
     moto_delete_backup_vault = BackupBackend.delete_backup_vault
 
     def delete_backup_vault(self: Any, backup_vault_name: str) -> None:
@@ -429,6 +446,7 @@ def patch_backup_selections() -> None:
     BackupBackend.start_backup_job = start_backup_job
     BackupBackend.delete_recovery_point = delete_recovery_point
     BackupBackend.delete_backup_vault = delete_backup_vault
+    BackupBackend.describe_backup_vault = describe_backup_vault
     BackupResponse.create_backup_selection = respond_create_backup_selection
     BackupResponse.get_backup_selection = respond_get_backup_selection
     BackupResponse.list_backup_selections = respond_list_backup_selections
