@@ -230,6 +230,11 @@ def patch_backup_selections() -> None:
       boto/boto3#2269); moto said ResourceNotFoundException, which
       amazon.aws.backup_vault does not take for "not there".
 
+    - ScheduleKeyDeletion and CancelKeyDeletion take a key ARN as well as a
+      key id, as AWS does (moto 5.2.5 answered an ARN with HTTP 500);
+      amazon.aws.kms_key names the key by ARN when the teardown schedules the
+      vault key's deletion.
+
     What it does not do: run the plan's schedule (no job ever starts on its
     own), copy, restore, or check the IAM role a selection or job names.
     """
@@ -247,6 +252,7 @@ def patch_backup_selections() -> None:
     from moto.backup.responses import BackupResponse
     from moto.core.exceptions import JsonRESTError
     from moto.core.utils import unix_time
+    from moto.kms.models import KmsBackend
 
     urls.url_paths.setdefault("{0}/backup-jobs/$", BackupResponse.dispatch)
     urls.url_paths.setdefault("{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/$", BackupResponse.dispatch)
@@ -435,6 +441,12 @@ def patch_backup_selections() -> None:
         self.backup_backend.delete_recovery_point(self.uri_match["backupVaultName"], arn)
         return "{}"
 
+    moto_schedule_key_deletion = KmsBackend.schedule_key_deletion
+    moto_cancel_key_deletion = KmsBackend.cancel_key_deletion
+    KmsBackend.schedule_key_deletion = lambda self, key_id, days: moto_schedule_key_deletion(
+        self, KmsBackend.get_key_id(key_id), days
+    )
+    KmsBackend.cancel_key_deletion = lambda self, key_id: moto_cancel_key_deletion(self, KmsBackend.get_key_id(key_id))
     # DescribeBackupVault reports the count, as AWS does (moto kept it under another name).
     Vault.number_of_recovery_points = property(lambda vault: vault.num_of_recovery_points)
     BackupBackend.create_backup_selection = create_backup_selection
