@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from .conftest import Emulator, changed_tasks, inventory_vars, mutating, only_layers, run_playbook, tags
 from .stack import Stack, data_layer
@@ -345,3 +346,56 @@ def test_prod_teardown_removes_aws_backup_and_schedules_the_key_deletion(stack: 
     assert again.returncode == 0, again.output[-5000:]
     assert changed_tasks(again.output, "data") == []
     assert [action for action in mutating(again.requests) if "backup" in action.lower()] == []
+
+
+# The emulator's AWS Backup (scripts/emulator.py, patch_backup_selections; docs/EMULATOR.md E42), which the
+# data layer's backup tasks and their teardown rely on.
+def test_the_emulator_answers_aws_backup_as_aws_does(empty_account: Emulator) -> None:
+    backup, kms = empty_account.client("backup"), empty_account.client("kms")
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    with pytest.raises(ClientError) as missing:
+        backup.describe_backup_vault(BackupVaultName="emulator-check")
+    assert missing.value.response["Error"]["Code"] == "AccessDeniedException"
+    backup.create_backup_vault(BackupVaultName="emulator-check", EncryptionKeyArn=key)
+    rule = {"RuleName": "daily", "TargetBackupVaultName": "emulator-check", "Lifecycle": {"DeleteAfterDays": 14}}
+    plan_id = backup.create_backup_plan(BackupPlan={"BackupPlanName": "emulator-check", "Rules": [rule]})[
+        "BackupPlanId"
+    ]
+    role = "arn:aws:iam::123456789012:role/emulator-check"
+    chosen = {"SelectionName": "db", "IamRoleArn": role, "Resources": ["arn:aws:rds:us-east-1:123456789012:db:x"]}
+
+    made = backup.create_backup_selection(BackupPlanId=plan_id, BackupSelection=chosen, CreatorRequestId="once")
+    again = backup.create_backup_selection(BackupPlanId=plan_id, BackupSelection=chosen, CreatorRequestId="once")
+
+    assert again["SelectionId"] == made["SelectionId"]
+    (listed,) = backup.list_backup_selections(BackupPlanId=plan_id)["BackupSelectionsList"]
+    assert (listed["SelectionName"], listed["IamRoleArn"]) == ("db", role)
+    selection = backup.get_backup_selection(BackupPlanId=plan_id, SelectionId=made["SelectionId"])["BackupSelection"]
+    assert selection["Resources"] == chosen["Resources"]
+    assert selection["Conditions"] == {"StringEquals": [], "StringLike": [], "StringNotEquals": [], "StringNotLike": []}
+    with pytest.raises(ClientError) as refused:
+        backup.delete_backup_plan(BackupPlanId=plan_id)
+    assert refused.value.response["Error"]["Code"] == "InvalidRequestException"
+
+    updated = {**rule, "Lifecycle": {"DeleteAfterDays": 21}}
+    backup.update_backup_plan(BackupPlanId=plan_id, BackupPlan={"BackupPlanName": "emulator-check", "Rules": [updated]})
+    (kept,) = backup.get_backup_plan(BackupPlanId=plan_id)["BackupPlan"]["Rules"]
+    assert kept["Lifecycle"] == {"DeleteAfterDays": 21}
+
+    point = backup.start_backup_job(
+        BackupVaultName="emulator-check", ResourceArn=chosen["Resources"][0], IamRoleArn=role
+    )["RecoveryPointArn"]
+    assert backup.describe_backup_vault(BackupVaultName="emulator-check")["NumberOfRecoveryPoints"] == 1
+    with pytest.raises(ClientError) as holds:
+        backup.delete_backup_vault(BackupVaultName="emulator-check")
+    assert holds.value.response["Error"]["Code"] == "InvalidRequestException"
+    backup.delete_recovery_point(BackupVaultName="emulator-check", RecoveryPointArn=point)
+    assert backup.list_recovery_points_by_backup_vault(BackupVaultName="emulator-check")["RecoveryPoints"] == []
+
+    backup.delete_backup_selection(BackupPlanId=plan_id, SelectionId=made["SelectionId"])
+    backup.delete_backup_plan(BackupPlanId=plan_id)
+    backup.delete_backup_vault(BackupVaultName="emulator-check")
+    assert backup.list_backup_vaults()["BackupVaultList"] == []
+    assert backup.list_backup_plans()["BackupPlansList"] == []
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingDeletion"
