@@ -127,6 +127,25 @@ options:
         such a secret for good).
     type: bool
     default: false
+  backup_vaults:
+    description: AWS Backup vault names (C(ListBackupVaults), paged).
+    type: list
+    elements: str
+    default: []
+  backup_plans:
+    description:
+      - AWS Backup plan names; a deleted plan (which AWS still reads by id) does not count
+        (C(ListBackupPlans), paged).
+    type: list
+    elements: str
+    default: []
+  kms_key_aliases:
+    description:
+      - KMS key aliases (C(alias/...)); found when the alias exists and names a key that is not already
+        scheduled for deletion (C(ListAliases), paged, then one C(DescribeKey) per alias found).
+    type: list
+    elements: str
+    default: []
   cognito_user_pools:
     description: Cognito user pool names.
     type: list
@@ -330,6 +349,9 @@ def argument_spec() -> dict[str, Any]:
         elasticache_parameter_groups=names,
         secrets=dict(names, no_log=False),  # secret *names*, not secret values
         include_secrets_pending_deletion=dict(type="bool", default=False),
+        backup_vaults=names,
+        backup_plans=names,
+        kms_key_aliases=names,
         cognito_user_pools=names,
         route53_records=dict(
             type="list",
@@ -383,9 +405,9 @@ class Reader:
         """The items of ``key`` page after page, read only as far as the caller goes.
 
         ``marker`` names the next page's marker in the answer; the request takes it under the same
-        name, except ``NextMarker`` of Elastic Load Balancing, which goes back as ``Marker``.
+        name, except ``NextMarker`` of Elastic Load Balancing and KMS, which goes back as ``Marker``.
         """
-        request_marker = "Marker" if (service, marker) == ("elbv2", "NextMarker") else marker
+        request_marker = "Marker" if marker == "NextMarker" and service in ("elbv2", "kms") else marker
         while True:
             page = self.call(service, operation, what, **request)
             yield from page.get(key, [])
@@ -595,6 +617,28 @@ def secrets(reader: Reader, names: list[str]) -> list[str]:
     return found
 
 
+def backup_vaults(reader: Reader, names: list[str]) -> list[str]:
+    vaults = reader.pages("backup", "list_backup_vaults", "BackupVaultList", "the backup vaults")
+    return sorted({vault["BackupVaultName"] for vault in vaults if vault["BackupVaultName"] in names})
+
+
+def backup_plans(reader: Reader, names: list[str]) -> list[str]:
+    plans = reader.pages("backup", "list_backup_plans", "BackupPlansList", "the backup plans")
+    return sorted({plan["BackupPlanName"] for plan in plans if plan["BackupPlanName"] in names})
+
+
+def kms_key_aliases(reader: Reader, names: list[str]) -> list[str]:
+    aliases = reader.pages("kms", "list_aliases", "Aliases", "the KMS aliases", marker="NextMarker")
+    found = []
+    for alias in aliases:
+        if alias["AliasName"] not in names or not alias.get("TargetKeyId"):
+            continue
+        key = reader.call("kms", "describe_key", f"KMS key {alias['AliasName']}", KeyId=alias["TargetKeyId"])
+        if key["KeyMetadata"]["KeyState"] not in ("PendingDeletion", "PendingReplicaDeletion"):
+            found.append(alias["AliasName"])
+    return sorted(found)
+
+
 def cognito_user_pools(reader: Reader, names: list[str]) -> list[str]:
     pools = reader.pages("cognito-idp", "list_user_pools", "UserPools", "the Cognito user pools", MaxResults=60)
     return sorted({pool["Name"] for pool in pools if pool["Name"] in names})
@@ -773,6 +817,9 @@ KINDS: dict[str, Callable[[Reader, Any], list[str]]] = {
     "elasticache_subnet_groups": elasticache_subnet_groups,
     "elasticache_parameter_groups": elasticache_parameter_groups,
     "secrets": secrets,
+    "backup_vaults": backup_vaults,
+    "backup_plans": backup_plans,
+    "kms_key_aliases": kms_key_aliases,
     "cognito_user_pools": cognito_user_pools,
     "route53_records": route53_records,
     "route53_zones": route53_zones,

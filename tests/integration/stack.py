@@ -214,7 +214,9 @@ def compute_layer(aws: Any, prefix: str) -> dict[str, Any]:
 
 
 def data_layer(aws: Any, prefix: str) -> dict[str, Any]:
-    rds, elasticache, secrets, ssm = (aws.client(s) for s in ("rds", "elasticache", "secretsmanager", "ssm"))
+    rds, elasticache, secrets, ssm, backup = (
+        aws.client(s) for s in ("rds", "elasticache", "secretsmanager", "ssm", "backup")
+    )
     return {
         "instances": sorted(
             (i["DBInstanceIdentifier"], i["DeletionProtection"])
@@ -233,6 +235,12 @@ def data_layer(aws: Any, prefix: str) -> dict[str, Any]:
             p["Name"]: p["Value"]
             for p in pages(ssm, "get_parameters_by_path", "Parameters", Path=f"/{prefix}/data", Recursive=True)
         },
+        "backup": sorted(
+            name
+            for name in [p["BackupPlanName"] for p in backup.list_backup_plans()["BackupPlansList"]]
+            + [v["BackupVaultName"] for v in backup.list_backup_vaults()["BackupVaultList"]]
+            if name.startswith(f"{prefix}-")
+        ),
     }
 
 

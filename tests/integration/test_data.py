@@ -6,8 +6,9 @@ import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
-from .conftest import changed_tasks, inventory_vars, mutating, tags
+from .conftest import Emulator, changed_tasks, inventory_vars, mutating, only_layers, run_playbook, tags
 from .stack import Stack, data_layer
 
 pytestmark = pytest.mark.integration
@@ -31,6 +32,43 @@ def secret_value(aws: Any, name: str) -> str:
 
 def parameter(aws: Any, name: str) -> str:
     return aws.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+
+
+def backup_plan_ids(aws: Any, prefix: str) -> list[str]:
+    plans = aws.client("backup").list_backup_plans()["BackupPlansList"]
+    return [p["BackupPlanId"] for p in plans if p["BackupPlanName"].startswith(f"{prefix}-")]
+
+
+def backup_vaults(aws: Any, prefix: str) -> list[str]:
+    vaults = aws.client("backup").list_backup_vaults()["BackupVaultList"]
+    return [v["BackupVaultName"] for v in vaults if v["BackupVaultName"].startswith(f"{prefix}-")]
+
+
+def role_names(aws: Any) -> list[str]:
+    return [role["RoleName"] for role in aws.client("iam").list_roles()["Roles"]]
+
+
+BACKUP_TASKS = [
+    "Ensure the backup vault's KMS key exists, with yearly rotation",
+    "Ensure the backup vault exists, encrypted with the environment's key",
+    "Ensure AWS Backup's service role exists, for this account only",
+    "Ensure the daily backup plan keeps each recovery point for data_backup_retention_days",
+    "Report the selection a check-mode run would create with the plan",
+]
+
+
+# On an empty account the data layer predicts against stand-ins (lookup.yml): its AWS Backup tasks report
+# what the first run creates, the selection included, without a write.
+def test_check_mode_predicts_prod_aws_backup_and_writes_nothing(empty_account: Emulator) -> None:
+    mark = empty_account.mark()
+
+    run = run_playbook(empty_account, "inventories/prod", "provision.yml", *only_layers("data"), "--check", "--diff")
+
+    assert run.returncode == 0, run.output[-5000:]
+    changed = " ".join(changed_tasks(run.output, "data"))
+    assert [task for task in BACKUP_TASKS if task not in changed] == []
+    assert "would name arn:aws:rds:us-east-1:123456789012:db:webstack-prod-mysql" in " ".join(run.output.split())
+    assert mutating(empty_account.since(mark)) == []
 
 
 @pytest.mark.stack("deploy")
@@ -136,6 +174,56 @@ def test_staging_redis_is_one_node(stack: Stack) -> None:
     assert redis["AtRestEncryptionEnabled"] is True
     assert redis["TransitEncryptionEnabled"] is True
     assert redis["AuthTokenEnabled"] is True
+
+
+@pytest.mark.stack("deploy")
+def test_prod_mysql_is_backed_up_daily_into_a_vault_encrypted_with_a_rotated_key(stack: Stack) -> None:
+    backup, kms, iam = stack.client("backup"), stack.client("kms"), stack.client("iam")
+    (plan_id,) = backup_plan_ids(stack, "webstack-prod")
+    plan = backup.get_backup_plan(BackupPlanId=plan_id)
+    assert plan["BackupPlan"]["BackupPlanName"] == "webstack-prod-mysql-daily"
+    (rule,) = plan["BackupPlan"]["Rules"]
+    assert rule["ScheduleExpression"] == "cron(0 5 ? * * *)"
+    assert rule["ScheduleExpressionTimezone"] == "Etc/UTC"
+    assert rule["Lifecycle"] == {"DeleteAfterDays": PROD["data_backup_retention_days"]} == {"DeleteAfterDays": 14}
+    assert (rule["StartWindowMinutes"], rule["CompletionWindowMinutes"]) == (60, 480)
+    assert rule["TargetBackupVaultName"] == "webstack-prod-backup"
+    assert backup.list_tags(ResourceArn=plan["BackupPlanArn"])["Tags"]["Environment"] == "Production"
+
+    vault = backup.describe_backup_vault(BackupVaultName="webstack-prod-backup")
+    key = kms.describe_key(KeyId="alias/webstack-prod-backup")["KeyMetadata"]
+    assert vault["EncryptionKeyArn"] == key["Arn"]
+    assert (key["KeyManager"], key["KeyState"]) == ("CUSTOMER", "Enabled")
+    assert kms.get_key_rotation_status(KeyId=key["Arn"])["KeyRotationEnabled"] is True
+    key_tags = {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=key["KeyId"])["Tags"]}
+    assert key_tags["Environment"] == "Production"
+    assert backup.list_tags(ResourceArn=vault["BackupVaultArn"])["Tags"]["Name"] == "webstack-prod-backup"
+
+    (listed,) = backup.list_backup_selections(BackupPlanId=plan_id)["BackupSelectionsList"]
+    selection = backup.get_backup_selection(BackupPlanId=plan_id, SelectionId=listed["SelectionId"])["BackupSelection"]
+    assert selection["SelectionName"] == "webstack-prod-mysql"
+    assert selection["Resources"] == [instance(stack, "webstack-prod-mysql")["DBInstanceArn"]]
+    role = iam.get_role(RoleName="webstack-prod-backup")["Role"]
+    assert selection["IamRoleArn"] == role["Arn"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    account = stack.client("sts").get_caller_identity()["Account"]
+    assert trust["Principal"] == {"Service": "backup.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
+    attached = iam.list_attached_role_policies(RoleName="webstack-prod-backup")["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == [
+        "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
+    ]
+
+
+@pytest.mark.stack("deploy")
+def test_staging_opts_out_of_aws_backup(stack: Stack) -> None:
+    assert STAGING["data_backup_enabled"] is False
+    assert backup_plan_ids(stack, "webstack-staging") == []
+    assert backup_vaults(stack, "webstack-staging") == []
+    assert "webstack-staging-backup" not in role_names(stack)
+    aliases = [a["AliasName"] for a in stack.client("kms").list_aliases()["Aliases"]]
+    assert "alias/webstack-staging-backup" not in aliases
+    assert "alias/webstack-prod-backup" in aliases
 
 
 @pytest.mark.stack("deploy")
@@ -307,3 +395,72 @@ def test_rotation_never_shows_a_secret_even_with_verbose_output(stack: Stack) ->
 @pytest.mark.stack("rotate")
 def test_rotating_staging_leaves_prod_alone(stack: Stack) -> None:
     assert stack.recorded["rotation-after-prod"] == stack.recorded["rotation-before-prod"]
+
+
+# No backup job ever ran on the emulator, so the vault is empty and goes (a vault holding recovery
+# points would stay, with its key and role: AWS refuses to delete it).
+@pytest.mark.stack("prod-teardown")
+def test_prod_teardown_removes_aws_backup_and_schedules_the_key_deletion(stack: Stack) -> None:
+    assert stack.runs["teardown-prod"].returncode == 0
+    assert backup_plan_ids(stack, "webstack-prod") == []
+    assert backup_vaults(stack, "webstack-prod") == []
+    assert "webstack-prod-backup" not in role_names(stack)
+    key = stack.client("kms").describe_key(KeyId="alias/webstack-prod-backup")["KeyMetadata"]
+    assert key["KeyState"] == "PendingDeletion"
+    again = stack.runs["teardown-prod-again"]
+    assert again.returncode == 0, again.output[-5000:]
+    assert changed_tasks(again.output, "data") == []
+    assert [action for action in mutating(again.requests) if "backup" in action.lower()] == []
+
+
+# The emulator's AWS Backup (scripts/emulator.py, patch_backup_selections; docs/EMULATOR.md E42), which the
+# data layer's backup tasks and their teardown rely on.
+def test_the_emulator_answers_aws_backup_as_aws_does(empty_account: Emulator) -> None:
+    backup, kms = empty_account.client("backup"), empty_account.client("kms")
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    with pytest.raises(ClientError) as missing:
+        backup.describe_backup_vault(BackupVaultName="emulator-check")
+    assert missing.value.response["Error"]["Code"] == "AccessDeniedException"
+    backup.create_backup_vault(BackupVaultName="emulator-check", EncryptionKeyArn=key)
+    rule = {"RuleName": "daily", "TargetBackupVaultName": "emulator-check", "Lifecycle": {"DeleteAfterDays": 14}}
+    plan_id = backup.create_backup_plan(BackupPlan={"BackupPlanName": "emulator-check", "Rules": [rule]})[
+        "BackupPlanId"
+    ]
+    role = "arn:aws:iam::123456789012:role/emulator-check"
+    chosen = {"SelectionName": "db", "IamRoleArn": role, "Resources": ["arn:aws:rds:us-east-1:123456789012:db:x"]}
+
+    made = backup.create_backup_selection(BackupPlanId=plan_id, BackupSelection=chosen, CreatorRequestId="once")
+    again = backup.create_backup_selection(BackupPlanId=plan_id, BackupSelection=chosen, CreatorRequestId="once")
+
+    assert again["SelectionId"] == made["SelectionId"]
+    (listed,) = backup.list_backup_selections(BackupPlanId=plan_id)["BackupSelectionsList"]
+    assert (listed["SelectionName"], listed["IamRoleArn"]) == ("db", role)
+    selection = backup.get_backup_selection(BackupPlanId=plan_id, SelectionId=made["SelectionId"])["BackupSelection"]
+    assert selection["Resources"] == chosen["Resources"]
+    assert selection["Conditions"] == {"StringEquals": [], "StringLike": [], "StringNotEquals": [], "StringNotLike": []}
+    with pytest.raises(ClientError) as refused:
+        backup.delete_backup_plan(BackupPlanId=plan_id)
+    assert refused.value.response["Error"]["Code"] == "InvalidRequestException"
+
+    updated = {**rule, "Lifecycle": {"DeleteAfterDays": 21}}
+    backup.update_backup_plan(BackupPlanId=plan_id, BackupPlan={"BackupPlanName": "emulator-check", "Rules": [updated]})
+    (kept,) = backup.get_backup_plan(BackupPlanId=plan_id)["BackupPlan"]["Rules"]
+    assert kept["Lifecycle"] == {"DeleteAfterDays": 21}
+
+    point = backup.start_backup_job(
+        BackupVaultName="emulator-check", ResourceArn=chosen["Resources"][0], IamRoleArn=role
+    )["RecoveryPointArn"]
+    assert backup.describe_backup_vault(BackupVaultName="emulator-check")["NumberOfRecoveryPoints"] == 1
+    with pytest.raises(ClientError) as holds:
+        backup.delete_backup_vault(BackupVaultName="emulator-check")
+    assert holds.value.response["Error"]["Code"] == "InvalidRequestException"
+    backup.delete_recovery_point(BackupVaultName="emulator-check", RecoveryPointArn=point)
+    assert backup.list_recovery_points_by_backup_vault(BackupVaultName="emulator-check")["RecoveryPoints"] == []
+
+    backup.delete_backup_selection(BackupPlanId=plan_id, SelectionId=made["SelectionId"])
+    backup.delete_backup_plan(BackupPlanId=plan_id)
+    backup.delete_backup_vault(BackupVaultName="emulator-check")
+    assert backup.list_backup_vaults()["BackupVaultList"] == []
+    assert backup.list_backup_plans()["BackupPlansList"] == []
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingDeletion"

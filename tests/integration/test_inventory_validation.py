@@ -229,6 +229,24 @@ BAD_VALUES: list[tuple[str, str, dict[str, Any], list[str]]] = [
         ["data_secret_readers", "awx-role", "not IAM principal ARNs"],
     ),
     (
+        "backups-kept-no-day",
+        "prod",
+        {"data_backup_retention_days": 0},
+        ["data_backup_retention_days", "AWS Backup keeps a recovery point 1 to 36500 days"],
+    ),
+    (
+        "backups-kept-negative-days",
+        "prod",
+        {"data_backup_retention_days": -7},
+        ["data_backup_retention_days", "-7", "1 to 36500 days"],
+    ),
+    (
+        "backup-completing-before-it-may-start",
+        "prod",
+        {"data_backup_start_window_minutes": 120, "data_backup_completion_window_minutes": 120},
+        ["data_backup_completion_window_minutes", "at least 60 more than the start window"],
+    ),
+    (
         "tls-policy-below-1-2",
         "prod",
         {"webstack_edge_tls_policy": "ELBSecurityPolicy-2016-08"},

@@ -35,6 +35,9 @@ DATA = {
     "elasticache_replication_groups": [f"{PREFIX}-redis"],
     "elasticache_subnet_groups": [f"{PREFIX}-data"],
     "secrets": [f"{PREFIX}/mysql/master", f"{PREFIX}/redis/auth-token"],
+    "backup_vaults": [f"{PREFIX}-backup"],
+    "backup_plans": [f"{PREFIX}-mysql-daily"],
+    "kms_key_aliases": [f"alias/{PREFIX}-backup"],
 }
 IDENTITY = {"ssm_parameter_paths": [f"/{PREFIX}/identity"], "cognito_user_pools": [f"{PREFIX}-users"]}
 EDGE = {
@@ -161,6 +164,29 @@ def test_the_data_layer_kinds(aws: None, capsys: pytest.CaptureFixture[str]) -> 
     assert found["secrets"] == [f"{PREFIX}/redis/auth-token"]
     assert found["rds_parameter_groups"] == [f"{PREFIX}-mysql8-0"]
     assert found["rds_instances"] == found["rds_subnet_groups"] == found["elasticache_replication_groups"] == []
+
+
+def test_the_backup_kinds_count_what_a_teardown_still_has_to_remove(
+    aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kms, backup = client("kms"), client("backup")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=f"alias/{PREFIX}-backup", TargetKeyId=key)
+    backup.create_backup_vault(BackupVaultName=f"{PREFIX}-backup")
+    backup.create_backup_vault(BackupVaultName="webstack-prod-backup")
+    rule = {"RuleName": "daily", "TargetBackupVaultName": f"{PREFIX}-backup"}
+    plan = backup.create_backup_plan(BackupPlan={"BackupPlanName": f"{PREFIX}-mysql-daily", "Rules": [rule]})
+
+    found = run(DATA, capsys)["resources"]
+
+    assert found["backup_vaults"] == [f"{PREFIX}-backup"]
+    assert found["backup_plans"] == [f"{PREFIX}-mysql-daily"]
+    assert found["kms_key_aliases"] == [f"alias/{PREFIX}-backup"]
+    # A deleted plan and a key scheduled for deletion are gone as far as a teardown goes.
+    backup.delete_backup_plan(BackupPlanId=plan["BackupPlanId"])
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    found = run(DATA, capsys)["resources"]
+    assert found["backup_plans"] == found["kms_key_aliases"] == []
 
 
 def test_a_secret_scheduled_for_deletion_counts_only_when_asked(aws: None, capsys: pytest.CaptureFixture[str]) -> None:
