@@ -351,7 +351,7 @@ def argument_spec() -> dict[str, Any]:
         include_secrets_pending_deletion=dict(type="bool", default=False),
         backup_vaults=names,
         backup_plans=names,
-        kms_key_aliases=names,
+        kms_key_aliases=dict(names, no_log=False),  # alias *names* of keys, no key material
         cognito_user_pools=names,
         route53_records=dict(
             type="list",
