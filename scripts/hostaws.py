@@ -486,6 +486,13 @@ def dns_records(state: Path) -> dict[str, str]:
     return {k.lower().rstrip("."): v for k, v in json.loads(path.read_text()).items()} if path.exists() else {}
 
 
+def is_ipv4(text: str) -> bool:
+    try:
+        return len(socket.inet_aton(text)) == 4 and text.count(".") == 3
+    except OSError:
+        return False
+
+
 def dns_answer(query: bytes, records: dict[str, str]) -> bytes | None:
     """The answer to one DNS query: A records from ``records``, no data for other types of a known name,
     NXDOMAIN for an unknown one (nothing is forwarded: the hosts reach nothing outside this machine)."""
@@ -506,6 +513,9 @@ def dns_answer(query: bytes, records: dict[str, str]) -> bytes | None:
     question = query[12 : offset + 4]
     name = ".".join(labels).lower()
     address = records.get(name)
+    if address is not None and not is_ipv4(address):
+        LOG.warning("resolver: %s has no address (%r): answered as unknown", name, address)
+        address = None
     # QR and RA set, RD copied from the query; NXDOMAIN (3) for a name not in the records.
     flags = 0x8000 | 0x0080 | (query[2] & 0x01) << 8 | (3 if address is None else 0)
     answers = b""
@@ -522,9 +532,12 @@ def serve_dns(state: Path) -> None:
     sock.bind((DNS_ADDRESS, 53))
     while True:
         query, client = sock.recvfrom(512)
-        answer = dns_answer(query, dns_records(state))
-        if answer:
-            sock.sendto(answer, client)
+        try:
+            answer = dns_answer(query, dns_records(state))
+            if answer:
+                sock.sendto(answer, client)
+        except Exception:  # one bad query or record must not leave every host without a resolver
+            LOG.exception("resolver: no answer to %s", client[0])
 
 
 # --- serve -----------------------------------------------------------------------------------

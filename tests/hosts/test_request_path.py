@@ -21,6 +21,7 @@ Needs root, systemd-nspawn and the cached root file system (`make hosts-test`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -121,6 +122,16 @@ def keep_logs(demo: Path) -> None:
         target = kept / state.relative_to(demo)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(state, target)
+    # Each host's own account: nginx's errors, the backend's last lines, the resolver it was given.
+    fleet = demo / "fleet" / "fleet.json"
+    hosts = json.loads(fleet.read_text())["hosts"] if fleet.exists() else {}
+    for instance_id, host in hosts.items():
+        if host.get("address"):
+            command = ("tail -n 100 /var/log/nginx/error.log /var/log/webstack/backend.log 2>/dev/null;"
+                       " journalctl -n 100 --no-pager 2>/dev/null")  # fmt: skip
+            with contextlib.suppress(subprocess.SubprocessError, OSError):
+                (kept / "hosts").mkdir(parents=True, exist_ok=True)
+                (kept / "hosts" / f"{instance_id}.log").write_text(on_host(instance_id, command).stdout)
 
 
 @pytest.fixture(scope="module")
