@@ -819,7 +819,7 @@ def auth_token_problem(token: str) -> str | None:
 
 
 def patch_replication_group_auth_token() -> None:
-    """ModifyReplicationGroup changes a group's AUTH tokens as ElastiCache does (E46).
+    """ModifyReplicationGroup changes a group's AUTH tokens as ElastiCache does (E45).
 
     moto 5.2.5 keeps no token and ignores AuthToken and AuthTokenUpdateStrategy
     on ModifyReplicationGroup. Here each group keeps the tokens that are valid:
@@ -896,7 +896,7 @@ def patch_replication_group_auth_token() -> None:
 
 
 def patch_secret_current_version() -> None:
-    """GetSecretValue answers the version AWSCURRENT labels, also after UpdateSecretVersionStage moved it (E46).
+    """GetSecretValue answers the version AWSCURRENT labels, also after UpdateSecretVersionStage moved it (E45).
 
     moto 5.2.5 answers GetSecretValue without a version from the secret's
     default version, which only PutSecretValue (and creation) set: once

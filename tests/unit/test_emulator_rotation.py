@@ -1,4 +1,4 @@
-"""scripts/emulator.py's patches for a rotation (docs/EMULATOR.md, E46), in-process on moto:
+"""scripts/emulator.py's patches for a rotation (docs/EMULATOR.md, E45), in-process on moto:
 patch_replication_group_auth_token() and patch_secret_current_version()."""
 
 from __future__ import annotations
