@@ -51,8 +51,10 @@ def test_a_teardown_of_an_empty_account_only_looks(empty_account: Emulator) -> N
     assert mutating(requests) == []
     assert all(probe in run.output for probe in PROBES)
     # The probes' reads and nothing else: no delete task of any layer starts a module (each would
-    # look again). 32 reads for staging: monitoring 5, compute 10, edge 4, identity 2, data 8, network 3.
-    assert len(requests) <= 32, actions(requests)
+    # look again). 36 reads for staging: monitoring 5, compute 10, edge 4, identity 2, network 3, data 12
+    # (AWS Backup's vaults, plans, key alias and role among them: a teardown looks even where the
+    # inventory turned backups off, since an earlier run may have made them).
+    assert len(requests) <= 36, actions(requests)
 
 
 def test_a_teardown_removes_what_an_interrupted_run_left(empty_account: Emulator) -> None:
